@@ -1,0 +1,188 @@
+import { OPTIONS, type OptionName, type OptionSpec } from './options.ts';
+import { resolveSecretKey } from './secret-key.ts';
+
+/** Password hashing parameters (argon2id). */
+export interface Argon2Params {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/** Brute-force limits for password attempts. */
+export interface LockoutLimits {
+  maxFailures: number;
+  baseSeconds: number;
+  maxSeconds: number;
+  ipMaxFailures: number;
+  ipWindowSeconds: number;
+}
+
+/** The validated configuration of one IdP instance. See `options.ts` for each value's meaning. */
+export interface IdpConfig {
+  issuer: string;
+  port: number;
+  /** Unset: embedded PGlite in `dataDir`. */
+  databaseUrl: string | undefined;
+  /** Unset: in-process store. */
+  redisUrl: string | undefined;
+  dataDir: string;
+  secretKey: string;
+  /** True when `secretKey` was generated into `dataDir` rather than given. */
+  secretKeyGenerated: boolean;
+  production: boolean;
+  logLevel: string;
+  trustProxy: boolean;
+  argon2: Argon2Params;
+  lockout: LockoutLimits;
+}
+
+/** A configuration value that is wrong; `variable` names the environment variable. */
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function readValue(spec: OptionSpec, raw: string | undefined): string | number | undefined {
+  const value = raw === undefined || raw === '' ? spec.default : raw;
+  if (value === undefined) return undefined;
+  const fail = (message: string): never => {
+    throw new ConfigError(spec.env, message);
+  };
+  switch (spec.kind) {
+    case 'port':
+    case 'integer': {
+      if (!/^\d+$/.test(value)) fail(`must be a whole number, got "${value}"`);
+      const n = Number(value);
+      if (spec.kind === 'port' && (n < 1 || n > 65535)) fail(`must be a port from 1 to 65535, got ${n}`);
+      if (spec.min !== undefined && n < spec.min) fail(`must be at least ${spec.min}, got ${n}`);
+      return n;
+    }
+    case 'url':
+    case 'https-url': {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        return fail(`must be a URL, got "${value}"`);
+      }
+      if (spec.kind === 'https-url' && url.protocol !== 'https:') fail('must be an https URL');
+      return value;
+    }
+    case 'enum':
+      if (!spec.values?.includes(value)) fail(`must be one of ${spec.values?.join(', ')}, got "${value}"`);
+      return value;
+    case 'secret':
+      if (value.length < 32) fail('must be at least 32 characters');
+      return value;
+    default:
+      return value;
+  }
+}
+
+function readAll(env: Env): Map<OptionName, string | number | undefined> {
+  return new Map(OPTIONS.map((spec) => [spec.env, readValue(spec, env[spec.env])]));
+}
+
+/**
+ * Reads and validates the configuration from the environment. The only place that reads
+ * `process.env` passes it here. Throws {@link ConfigError} naming the variable that is wrong.
+ *
+ * In embedded mode (no `DATABASE_URL`) a missing `SECRET_KEY` is generated into `DATA_DIR`.
+ * In production, embedded storage, a generated key and a non-https issuer are refused.
+ */
+export function loadConfig(env: Env): IdpConfig {
+  const values = readAll(env);
+  const str = (name: OptionName) => values.get(name) as string | undefined;
+  const num = (name: OptionName) => values.get(name) as number;
+
+  const production = str('NODE_ENV') === 'production';
+  const issuer = str('ISSUER') as string;
+  const databaseUrl = str('DATABASE_URL');
+  const redisUrl = str('REDIS_URL');
+  const dataDir = str('DATA_DIR') as string;
+
+  if (issuer.endsWith('/')) throw new ConfigError('ISSUER', 'must not end with a slash');
+  if (databaseUrl && !/^postgres(ql)?:$/.test(new URL(databaseUrl).protocol)) {
+    throw new ConfigError('DATABASE_URL', 'must be a postgres:// URL');
+  }
+  if (redisUrl && !/^rediss?:$/.test(new URL(redisUrl).protocol)) {
+    throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL');
+  }
+  if (production) {
+    if (new URL(issuer).protocol !== 'https:') throw new ConfigError('ISSUER', 'must be an https URL in production');
+    if (!databaseUrl) throw new ConfigError('DATABASE_URL', 'is required in production (embedded storage is for one process only)');
+    if (!redisUrl) throw new ConfigError('REDIS_URL', 'is required in production (the in-process store is for one process only)');
+    if (!str('SECRET_KEY')) throw new ConfigError('SECRET_KEY', 'is required in production');
+  }
+  if (databaseUrl && !str('SECRET_KEY')) {
+    throw new ConfigError('SECRET_KEY', 'is required with DATABASE_URL (every node must share it)');
+  }
+
+  const secret = resolveSecretKey({ given: str('SECRET_KEY'), dataDir });
+
+  return {
+    issuer,
+    port: num('PORT'),
+    databaseUrl,
+    redisUrl,
+    dataDir,
+    secretKey: secret.key,
+    secretKeyGenerated: secret.generated,
+    production,
+    logLevel: str('LOG_LEVEL') as string,
+    trustProxy: str('TRUST_PROXY') === 'true',
+    argon2: {
+      memoryCost: num('ARGON2_MEMORY_KIB'),
+      timeCost: num('ARGON2_TIME_COST'),
+      parallelism: num('ARGON2_PARALLELISM'),
+    },
+    lockout: {
+      maxFailures: num('LOCKOUT_MAX_FAILURES'),
+      baseSeconds: num('LOCKOUT_BASE_SECONDS'),
+      maxSeconds: num('LOCKOUT_MAX_SECONDS'),
+      ipMaxFailures: num('IP_MAX_FAILURES'),
+      ipWindowSeconds: num('IP_WINDOW_SECONDS'),
+    },
+  };
+}
+
+/**
+ * The configuration an embedding application starts from: every default, with the values it
+ * gives laid over them. Nothing is read from the environment or written to disk.
+ */
+export function configWith(overrides: Partial<IdpConfig> & Pick<IdpConfig, 'secretKey'>): IdpConfig {
+  const values = readAll({});
+  const defaults: IdpConfig = {
+    issuer: values.get('ISSUER') as string,
+    port: values.get('PORT') as number,
+    databaseUrl: undefined,
+    redisUrl: undefined,
+    dataDir: values.get('DATA_DIR') as string,
+    secretKey: overrides.secretKey,
+    secretKeyGenerated: false,
+    production: false,
+    logLevel: values.get('LOG_LEVEL') as string,
+    trustProxy: false,
+    argon2: {
+      memoryCost: values.get('ARGON2_MEMORY_KIB') as number,
+      timeCost: values.get('ARGON2_TIME_COST') as number,
+      parallelism: values.get('ARGON2_PARALLELISM') as number,
+    },
+    lockout: {
+      maxFailures: values.get('LOCKOUT_MAX_FAILURES') as number,
+      baseSeconds: values.get('LOCKOUT_BASE_SECONDS') as number,
+      maxSeconds: values.get('LOCKOUT_MAX_SECONDS') as number,
+      ipMaxFailures: values.get('IP_MAX_FAILURES') as number,
+      ipWindowSeconds: values.get('IP_WINDOW_SECONDS') as number,
+    },
+  };
+  if (overrides.secretKey.length < 32) throw new ConfigError('SECRET_KEY', 'must be at least 32 characters');
+  return { ...defaults, ...overrides };
+}

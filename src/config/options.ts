@@ -1,0 +1,142 @@
+/**
+ * Every setting the IdP reads from the environment, with its default and why.
+ *
+ * This table is the one place configuration is described: `loadConfig()` validates against it,
+ * and a test checks that the README's configuration table names exactly these variables.
+ */
+
+/** How a value from the environment is read. */
+export type OptionKind = 'url' | 'https-url' | 'port' | 'integer' | 'string' | 'path' | 'secret' | 'enum';
+
+export interface OptionSpec {
+  /** The environment variable. */
+  readonly env: string;
+  readonly kind: OptionKind;
+  /** Default as the environment would spell it; `undefined` means "unset" has its own meaning. */
+  readonly default: string | undefined;
+  /** What it means, for the README. */
+  readonly description: string;
+  /** Smallest accepted value, for integers. */
+  readonly min?: number;
+  /** Accepted values, for enums. */
+  readonly values?: readonly string[];
+}
+
+export const OPTIONS = [
+  {
+    env: 'ISSUER',
+    kind: 'url',
+    default: 'http://localhost:3000',
+    description: 'The OpenID Connect issuer identifier: the public URL of the IdP, with the path prefix if it is mounted under one. Must be https in production.',
+  },
+  {
+    env: 'PORT',
+    kind: 'port',
+    default: '3000',
+    description: 'TCP port the standalone server listens on.',
+  },
+  {
+    env: 'DATABASE_URL',
+    kind: 'url',
+    default: undefined,
+    description: 'Postgres connection string. Unset: embedded PGlite in `DATA_DIR` (one process only; refused in production).',
+  },
+  {
+    env: 'REDIS_URL',
+    kind: 'url',
+    default: undefined,
+    description: 'Redis connection string for sessions, counters and events between nodes. Unset: an in-process store (one process only; refused in production).',
+  },
+  {
+    env: 'DATA_DIR',
+    kind: 'path',
+    default: './data',
+    description: 'Where embedded mode keeps its PGlite database and generated `SECRET_KEY`.',
+  },
+  {
+    env: 'SECRET_KEY',
+    kind: 'secret',
+    default: undefined,
+    description: 'At least 32 characters. Encrypts secrets at rest (signing keys, client secrets, TOTP seeds) and signs cookies; the same on every node. Generated into `DATA_DIR` in embedded mode, required otherwise.',
+  },
+  {
+    env: 'NODE_ENV',
+    kind: 'enum',
+    default: 'development',
+    values: ['development', 'production', 'test'],
+    description: '`production` refuses embedded storage, a generated `SECRET_KEY` and a non-https issuer, and marks cookies secure.',
+  },
+  {
+    env: 'LOG_LEVEL',
+    kind: 'enum',
+    default: 'info',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    description: 'pino log level. Logs are JSON lines on stdout with a request id.',
+  },
+  {
+    env: 'TRUST_PROXY',
+    kind: 'enum',
+    default: 'false',
+    values: ['true', 'false'],
+    description: 'Trust `X-Forwarded-For`/`-Proto` from a load balancer in front (client IP for lockout, https detection).',
+  },
+  {
+    env: 'ARGON2_MEMORY_KIB',
+    kind: 'integer',
+    default: '19456',
+    min: 19456,
+    description: 'argon2id memory cost in KiB for password hashes. OWASP\'s minimum is 19456 (19 MiB); hashes with older parameters are rehashed at the next login.',
+  },
+  {
+    env: 'ARGON2_TIME_COST',
+    kind: 'integer',
+    default: '2',
+    min: 2,
+    description: 'argon2id iterations (OWASP: at least 2 with 19 MiB).',
+  },
+  {
+    env: 'ARGON2_PARALLELISM',
+    kind: 'integer',
+    default: '1',
+    min: 1,
+    description: 'argon2id lanes.',
+  },
+  {
+    env: 'LOCKOUT_MAX_FAILURES',
+    kind: 'integer',
+    default: '5',
+    min: 1,
+    description: 'Consecutive failed password attempts on one account before it is locked for a while.',
+  },
+  {
+    env: 'LOCKOUT_BASE_SECONDS',
+    kind: 'integer',
+    default: '300',
+    min: 1,
+    description: 'Length of the first automatic account lock; each further lock doubles it.',
+  },
+  {
+    env: 'LOCKOUT_MAX_SECONDS',
+    kind: 'integer',
+    default: '86400',
+    min: 1,
+    description: 'Longest automatic account lock; IT can unlock sooner with `stepup user unlock`.',
+  },
+  {
+    env: 'IP_MAX_FAILURES',
+    kind: 'integer',
+    default: '100',
+    min: 1,
+    description: 'Failed password attempts from one client IP, across all accounts, before that IP is refused for `IP_WINDOW_SECONDS` (password spraying). Municipal offices share NAT addresses, so this is well above the per-account limit.',
+  },
+  {
+    env: 'IP_WINDOW_SECONDS',
+    kind: 'integer',
+    default: '900',
+    min: 1,
+    description: 'Window for the per-IP failure count.',
+  },
+] as const satisfies readonly OptionSpec[];
+
+/** The names of all environment variables the IdP reads. */
+export type OptionName = (typeof OPTIONS)[number]['env'];

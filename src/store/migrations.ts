@@ -1,0 +1,29 @@
+import type { Knex } from 'knex';
+
+import * as foundation from '../../migrations/20261124_001_foundation.ts';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * The migrations in order. Listed here rather than read from the folder so they load the same
+ * way from the CLI, the server and the tests, on Postgres and PGlite alike.
+ */
+const MIGRATIONS: ReadonlyArray<[name: string, migration: Migration]> = [
+  ['20261124_001_foundation', foundation],
+];
+
+/** A knex migration source over {@link MIGRATIONS}. */
+export const migrationSource: Knex.MigrationSource<[string, Migration]> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, migration]) => migration,
+};
+
+/** Brings the schema up to date; safe to run from several nodes at once (knex takes a lock). */
+export async function migrateToLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}

@@ -1,0 +1,92 @@
+import { EventEmitter } from 'node:events';
+
+import type { ShortLivedStore } from './types.ts';
+
+interface Entry {
+  value: string | Set<string>;
+  expiresAt: number | null;
+}
+
+/**
+ * The in-process stand-in for Redis in embedded mode: correct for one process only (JavaScript
+ * runs one callback at a time, so each operation is atomic). Expired entries are dropped when
+ * read and swept once a minute.
+ */
+export function createMemoryStore(options: { now?: () => number } = {}): ShortLivedStore {
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+
+  const live = (key: string): Entry | undefined => {
+    const entry = entries.get(key);
+    if (entry && entry.expiresAt !== null && entry.expiresAt <= now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  };
+  const expiry = (ttlMs?: number) => (ttlMs === undefined ? null : now() + ttlMs);
+  const text = (entry: Entry | undefined) => (typeof entry?.value === 'string' ? entry.value : null);
+
+  const sweeper = setInterval(() => {
+    for (const key of entries.keys()) live(key);
+  }, 60_000);
+  sweeper.unref();
+
+  return {
+    kind: 'memory',
+    async get(key) {
+      return text(live(key));
+    },
+    async set(key, value, ttlMs) {
+      entries.set(key, { value, expiresAt: expiry(ttlMs) });
+    },
+    async setIfAbsent(key, value, ttlMs) {
+      if (live(key)) return false;
+      entries.set(key, { value, expiresAt: expiry(ttlMs) });
+      return true;
+    },
+    async delete(...keys) {
+      for (const key of keys) entries.delete(key);
+    },
+    async increment(key, ttlMs) {
+      const entry = live(key);
+      const count = Number(text(entry) ?? 0) + 1;
+      entries.set(key, { value: String(count), expiresAt: entry ? entry.expiresAt : expiry(ttlMs) });
+      return count;
+    },
+    async addToSet(key, member, ttlMs) {
+      const entry = live(key);
+      const set = entry && typeof entry.value !== 'string' ? entry.value : new Set<string>();
+      set.add(member);
+      const expiresAt = Math.max(entry?.expiresAt ?? 0, now() + ttlMs);
+      entries.set(key, { value: set, expiresAt });
+    },
+    async setMembers(key) {
+      const entry = live(key);
+      return entry && typeof entry.value !== 'string' ? [...entry.value] : [];
+    },
+    async ttl(key) {
+      const entry = live(key);
+      return entry?.expiresAt == null ? null : entry.expiresAt - now();
+    },
+    async publish(channel, message) {
+      queueMicrotask(() => events.emit(channel, message));
+    },
+    async subscribe(channel, handler) {
+      events.on(channel, handler);
+      return async () => {
+        events.off(channel, handler);
+      };
+    },
+    async ping() {
+      return true;
+    },
+    async close() {
+      clearInterval(sweeper);
+      entries.clear();
+      events.removeAllListeners();
+    },
+  };
+}

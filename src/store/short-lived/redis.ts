@@ -1,0 +1,92 @@
+import { Redis } from 'ioredis';
+
+import type { ShortLivedStore } from './types.ts';
+
+/**
+ * The Redis-backed store shared by every node. `keyPrefix` keeps several IdPs (or test runs) on
+ * one Redis apart. Pub/sub needs a connection of its own, opened on the first subscribe.
+ */
+export function createRedisStore(options: {
+  url: string;
+  keyPrefix?: string;
+  /** Told of connection errors (ioredis reconnects by itself). */
+  onError?: (error: Error) => void;
+}): ShortLivedStore {
+  const keyPrefix = options.keyPrefix ?? 'stepup:';
+  const onError = options.onError ?? (() => {});
+  // A command fails after one reconnect attempt or two seconds rather than queueing for ever: a
+  // login during a Redis outage gets a clear error instead of hanging.
+  const connect = () => {
+    const client = new Redis(options.url, { keyPrefix, maxRetriesPerRequest: 1, commandTimeout: 2000, connectTimeout: 2000 });
+    client.on('error', onError);
+    return client;
+  };
+  const redis = connect();
+  let subscriber: Redis | undefined;
+  const handlers = new Map<string, Set<(message: string) => void>>();
+
+  return {
+    kind: 'redis',
+    async get(key) {
+      return redis.get(key);
+    },
+    async set(key, value, ttlMs) {
+      if (ttlMs === undefined) await redis.set(key, value);
+      else await redis.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+    },
+    async setIfAbsent(key, value, ttlMs) {
+      return (await redis.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK';
+    },
+    async delete(...keys) {
+      if (keys.length) await redis.del(...keys);
+    },
+    async increment(key, ttlMs) {
+      // INCR and the first PEXPIRE in one round trip; NX keeps an existing counter's expiry.
+      const results = await redis.multi().incr(key).pexpire(key, Math.ceil(ttlMs), 'NX').exec();
+      const [error, count] = results?.[0] ?? [new Error('redis transaction failed')];
+      if (error) throw error;
+      return Number(count);
+    },
+    async addToSet(key, member, ttlMs) {
+      const results = await redis.multi().sadd(key, member).pexpire(key, Math.ceil(ttlMs), 'GT').pexpire(key, Math.ceil(ttlMs), 'NX').exec();
+      const failed = results?.find(([error]) => error);
+      if (!results || failed) throw failed?.[0] ?? new Error('redis transaction failed');
+    },
+    async setMembers(key) {
+      return redis.smembers(key);
+    },
+    async ttl(key) {
+      const ms = await redis.pttl(key);
+      return ms < 0 ? null : ms;
+    },
+    async publish(channel, message) {
+      await redis.publish(`${keyPrefix}${channel}`, message);
+    },
+    async subscribe(channel, handler) {
+      if (!subscriber) {
+        subscriber = connect();
+        subscriber.on('message', (fullChannel: string, message: string) => {
+          for (const h of handlers.get(fullChannel.slice(keyPrefix.length)) ?? []) h(message);
+        });
+      }
+      const set = handlers.get(channel) ?? new Set();
+      handlers.set(channel, set);
+      set.add(handler);
+      if (set.size === 1) await subscriber.subscribe(`${keyPrefix}${channel}`);
+      return async () => {
+        set.delete(handler);
+        if (set.size === 0 && subscriber) await subscriber.unsubscribe(`${keyPrefix}${channel}`);
+      };
+    },
+    async ping() {
+      try {
+        return (await redis.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await Promise.allSettled([redis.quit(), subscriber?.quit()]);
+    },
+  };
+}

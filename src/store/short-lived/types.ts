@@ -1,0 +1,28 @@
+/**
+ * Short-lived, shared state: sessions, counters, pending challenges, events between nodes.
+ * Redis in production; an in-process map for a single embedded process. Only the operations
+ * the IdP needs, each atomic on its own, so every caller behaves the same on both backends.
+ */
+export interface ShortLivedStore {
+  /** `redis` or `memory`, for the start-up notice and readiness. */
+  readonly kind: 'redis' | 'memory';
+  get(key: string): Promise<string | null>;
+  /** Stores a value; with `ttlMs` it disappears after that long. */
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** Stores a value only if the key is absent; true if this call stored it (once-only). */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  delete(...keys: string[]): Promise<void>;
+  /** Adds one and returns the new count; a new counter expires after `ttlMs`. */
+  increment(key: string, ttlMs: number): Promise<number>;
+  /** Adds a member to a set, extending the set's life to at least `ttlMs`. */
+  addToSet(key: string, member: string, ttlMs: number): Promise<void>;
+  setMembers(key: string): Promise<string[]>;
+  /** Milliseconds until the key expires; null if it is absent or never expires. */
+  ttl(key: string): Promise<number | null>;
+  publish(channel: string, message: string): Promise<void>;
+  /** Calls `handler` for each message on `channel` until the returned function is called. */
+  subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
+  /** Whether the backend answers; for readiness. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

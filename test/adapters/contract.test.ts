@@ -1,0 +1,128 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { expect } from 'chai';
+import type { Knex } from 'knex';
+
+import { createPostgresAdapter } from '../../src/adapters/postgres.ts';
+import { createShortLivedAdapter } from '../../src/adapters/short-lived.ts';
+import type { Adapter } from '../../src/adapters/types.ts';
+import { openDatabase } from '../../src/store/database.ts';
+import { migrateToLatest } from '../../src/store/migrations.ts';
+import { createMemoryStore } from '../../src/store/short-lived/memory.ts';
+import { createRedisStore } from '../../src/store/short-lived/redis.ts';
+import type { ShortLivedStore } from '../../src/store/short-lived/types.ts';
+import { createPostgresDatabase, hasPostgres, testRedisUrl, uniqueRedisPrefix } from '../helpers/services.ts';
+
+/** One backend under test: how to make an adapter for a model, and how to clean up. */
+interface Backend {
+  adapter(model: string): Adapter;
+  close(): Promise<void>;
+}
+
+const backends: Array<[name: string, open: () => Promise<Backend | undefined>]> = [
+  ['memory', async () => shortLived(createMemoryStore())],
+  ['redis', async () => {
+    const url = await testRedisUrl();
+    return url ? shortLived(createRedisStore({ url, keyPrefix: uniqueRedisPrefix() })) : undefined;
+  }],
+  ['pglite', async () => durable(openDatabase({ pgliteMemory: true }), async () => {})],
+  ['postgres', async () => {
+    if (!(await hasPostgres())) return undefined;
+    const database = await createPostgresDatabase();
+    return durable(openDatabase({ url: database.url }), () => database.drop());
+  }],
+];
+
+function shortLived(store: ShortLivedStore): Backend {
+  return { adapter: (model) => createShortLivedAdapter(store, model), close: () => store.close() };
+}
+
+async function durable(db: Knex, drop: () => Promise<void>): Promise<Backend> {
+  await migrateToLatest(db);
+  return {
+    adapter: (model) => createPostgresAdapter(db, model),
+    close: async () => {
+      await db.destroy();
+      await drop();
+    },
+  };
+}
+
+for (const [name, open] of backends) {
+  describe(`oidc-provider adapter contract: ${name}`, function () {
+    let backend: Backend | undefined;
+
+    before(async function () {
+      backend = await open();
+      if (!backend) this.skip();
+    });
+    after(async () => backend?.close());
+
+    const adapter = (model: string) => backend!.adapter(model);
+
+    it('finds what it stored, and nothing it did not', async () => {
+      const tokens = adapter('RefreshToken');
+      await tokens.upsert('rt-1', { accountId: 'u1', grantId: 'g1', kind: 'RefreshToken' }, 60);
+      expect(await tokens.find('rt-1')).to.deep.include({ accountId: 'u1', grantId: 'g1' });
+      expect(await tokens.find('rt-unknown')).to.equal(undefined);
+    });
+
+    it('keeps models apart: the same id under another model is not found', async () => {
+      await adapter('Grant').upsert('same-id', { accountId: 'u1', kind: 'Grant' }, 60);
+      expect(await adapter('RefreshToken').find('same-id')).to.equal(undefined);
+    });
+
+    it('replaces a record on a second upsert', async () => {
+      const sessions = adapter('Session');
+      await sessions.upsert('s-1', { uid: 'uid-1', accountId: 'before' }, 60);
+      await sessions.upsert('s-1', { uid: 'uid-1', accountId: 'after' }, 60);
+      expect(await sessions.find('s-1')).to.deep.include({ accountId: 'after' });
+    });
+
+    it('honours the TTL: a record is gone once it expires', async () => {
+      const codes = adapter('AuthorizationCode');
+      await codes.upsert('code-ttl', { grantId: 'g-ttl', kind: 'AuthorizationCode' }, 1);
+      expect(await codes.find('code-ttl')).to.not.equal(undefined);
+      await sleep(1200);
+      expect(await codes.find('code-ttl')).to.equal(undefined);
+    });
+
+    it('finds a session by uid and a device code by user code', async () => {
+      await adapter('Session').upsert('s-uid', { uid: 'the-uid', accountId: 'u9' }, 60);
+      expect(await adapter('Session').findByUid('the-uid')).to.deep.include({ accountId: 'u9' });
+      expect(await adapter('Session').findByUid('other-uid')).to.equal(undefined);
+      await adapter('DeviceCode').upsert('dc-1', { userCode: 'ABCD-EFGH', grantId: 'g-dc' }, 60);
+      expect(await adapter('DeviceCode').findByUserCode('ABCD-EFGH')).to.deep.include({ grantId: 'g-dc' });
+    });
+
+    it('consumes atomically: concurrent consumes leave one stable timestamp', async () => {
+      const codes = adapter('AuthorizationCode');
+      await codes.upsert('code-c', { grantId: 'g-c', kind: 'AuthorizationCode' }, 60);
+      expect((await codes.find('code-c'))?.consumed).to.equal(undefined);
+      await Promise.all(Array.from({ length: 20 }, () => codes.consume('code-c')));
+      const first = (await codes.find('code-c'))?.consumed;
+      expect(first).to.be.a('number');
+      await sleep(1100);
+      await codes.consume('code-c');
+      expect((await codes.find('code-c'))?.consumed).to.equal(first);
+    });
+
+    it('destroys a record', async () => {
+      const tokens = adapter('AccessToken');
+      await tokens.upsert('at-d', { grantId: 'g-d' }, 60);
+      await tokens.destroy('at-d');
+      expect(await tokens.find('at-d')).to.equal(undefined);
+    });
+
+    it('revokes everything of a grant and nothing of another', async () => {
+      const tokens = adapter('RefreshToken');
+      await tokens.upsert('rt-a1', { grantId: 'grant-a' }, 60);
+      await tokens.upsert('rt-a2', { grantId: 'grant-a' }, 60);
+      await tokens.upsert('rt-b1', { grantId: 'grant-b' }, 60);
+      await tokens.revokeByGrantId('grant-a');
+      expect(await tokens.find('rt-a1')).to.equal(undefined);
+      expect(await tokens.find('rt-a2')).to.equal(undefined);
+      expect(await tokens.find('rt-b1')).to.not.equal(undefined);
+    });
+  });
+}
