@@ -12,7 +12,7 @@ interface PayloadRow {
  * RefreshToken). Expired rows are never returned; `deleteExpiredPayloads` clears them out.
  */
 export function createPostgresAdapter(db: Knex, model: string): Adapter {
-  const table = () => db<PayloadRow>('oidc_payloads').where({ model });
+  const table = () => db('oidc_payloads').where({ model });
   const live = (query: Knex.QueryBuilder) =>
     query.andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()));
 

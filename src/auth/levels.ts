@@ -31,3 +31,8 @@ export function satisfiesLevel(reached: Level, needed: Level): boolean {
 export function higherLevel(a: Level, b: Level): Level {
   return satisfiesLevel(a, b) ? a : b;
 }
+
+/** The lower of two levels. */
+export function lowerLevel(a: Level, b: Level): Level {
+  return satisfiesLevel(a, b) ? b : a;
+}

@@ -1,0 +1,64 @@
+import type { Context } from 'koa';
+
+import type { Level } from '../auth/levels.ts';
+
+/**
+ * A login in progress, whatever protocol asked for it (ARCHITECTURE.md, "A login, step by
+ * step"). The interaction pages read and finish flows through this interface only; each
+ * protocol (OIDC today, SAML next) implements {@link FlowProtocol}, and `app.ts` registers it.
+ */
+export interface Flow {
+  /** The protocol that owns the flow, e.g. `oidc`. */
+  protocol: string;
+  uid: string;
+  clientId: string;
+  /** The relying party's name, for "You are logging in to …". */
+  clientName: string | undefined;
+  /** The relying party's origin: the login form's post ends in a redirect there (CSP form-action). */
+  returnOrigin: string | undefined;
+  /** Whether the user must log in; false when only protocol bookkeeping (consent) is left. */
+  needsLogin: boolean;
+  /** The level the relying party needs. */
+  level: Level;
+  /** The account the SSO session already has, if any. */
+  sessionAccountId: string | undefined;
+}
+
+/** What a finished login proves: who, at what level, with which methods (RFC 8176 `amr`). */
+export interface LoginResult {
+  accountId: string;
+  level: Level;
+  amr: string[];
+  /** When the user authenticated, epoch seconds. */
+  authTime: number;
+}
+
+/** How one protocol loads, finishes and fails its flows. */
+export interface FlowProtocol {
+  readonly name: string;
+  /** The flow `uid` belongs to, or undefined if it is not this protocol's. */
+  load(ctx: Context, uid: string): Promise<Flow | undefined>;
+  /** Completes the login and sends the user back to the relying party. */
+  complete(ctx: Context, flow: Flow, result: LoginResult): Promise<void>;
+  /** Finishes what needs nothing from the user (e.g. OIDC consent for a first-party client). */
+  proceed(ctx: Context, flow: Flow): Promise<void>;
+  /** Ends the flow with an error the relying party understands (the user cancelled, say). */
+  fail(ctx: Context, flow: Flow, error: { error: string; description: string }): Promise<void>;
+}
+
+/** The registered protocols; finds the one a flow belongs to. */
+export interface FlowRegistry {
+  load(ctx: Context, uid: string): Promise<{ flow: Flow; protocol: FlowProtocol } | undefined>;
+}
+
+export function createFlowRegistry(protocols: FlowProtocol[]): FlowRegistry {
+  return {
+    async load(ctx, uid) {
+      for (const protocol of protocols) {
+        const flow = await protocol.load(ctx, uid);
+        if (flow) return { flow, protocol };
+      }
+      return undefined;
+    },
+  };
+}

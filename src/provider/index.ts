@@ -1,0 +1,110 @@
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+
+import { ACR_VALUES } from '../auth/levels.ts';
+import type { AdapterFactory } from '../adapters/types.ts';
+import type { UserRepository } from '../store/users.ts';
+import type { PrivateJwk } from '../store/signing-keys.ts';
+import { CLAIMS, createFindAccount } from './account.ts';
+import { loadExistingGrant } from './grants.ts';
+
+/** Pages oidc-provider renders itself, drawn with our templates (CSP, language, accessibility). */
+export interface ProviderPages {
+  renderError: NonNullable<Configuration['renderError']>;
+  logoutSource: (ctx: KoaContextWithOIDC, form: string) => Promise<void>;
+  postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => Promise<void>;
+}
+
+export interface ProviderOptions {
+  issuer: string;
+  adapter: AdapterFactory;
+  jwks: PrivateJwk[];
+  users: UserRepository;
+  pages: ProviderPages;
+  /** Keys that sign oidc-provider's cookies, the same on every node (derived from `SECRET_KEY`). */
+  cookieKeys: Buffer[];
+  /** Secret for stateless DPoP nonces, the same on every node. */
+  dpopNonceSecret: Buffer;
+  /** Mark cookies `Secure` (production, https). */
+  secureCookies: boolean;
+}
+
+/** Token and session lifetimes in seconds, with why. */
+export const TTL = {
+  /** Opaque access tokens: short, refresh tokens carry long-running access. */
+  AccessToken: 10 * 60,
+  AuthorizationCode: 60,
+  /** Long enough for an interactive login with a second factor. */
+  Interaction: 30 * 60,
+  IdToken: 60 * 60,
+  /** Rotated on each use; a desk PC in daily use keeps its token fresh for a working week. */
+  RefreshToken: 7 * 24 * 60 * 60,
+  /** The SSO session: a working day. */
+  Session: 10 * 60 * 60,
+  Grant: 7 * 24 * 60 * 60,
+  ClientCredentials: 10 * 60,
+} as const;
+
+/**
+ * Builds the oidc-provider instance: authorization code with PKCE required for every client,
+ * no implicit or hybrid flows, our own interaction pages (`devInteractions` off), rotating
+ * refresh tokens, introspection, revocation, RP-initiated logout, client credentials.
+ */
+export function createProvider(options: ProviderOptions): Provider {
+  const mountPath = new URL(options.issuer).pathname.replace(/\/$/, '');
+  const provider = new Provider(options.issuer, {
+    adapter: adapterClass(options.adapter),
+    jwks: { keys: options.jwks as never[] },
+    findAccount: createFindAccount(options.users),
+    claims: CLAIMS,
+    acrValues: Object.values(ACR_VALUES),
+    responseTypes: ['code'],
+    // OWASP ASVS 5.0 10.4.6 and OAuth 2.1: PKCE for every client, confidential ones too.
+    pkce: { required: () => true },
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      id_token_signed_response_alg: 'ES256',
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+    enabledJWA: { idTokenSigningAlgValues: ['ES256', 'RS256'] },
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      userinfo: { enabled: true },
+      dPoP: { enabled: true, nonceSecret: options.dpopNonceSecret },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: options.pages.logoutSource,
+        postLogoutSuccessSource: options.pages.postLogoutSuccessSource,
+      },
+    },
+    // Municipal systems are registered by IT, so the employee is not asked to consent.
+    loadExistingGrant,
+    // Every client allowed the refresh_token grant gets one, without `offline_access`: the
+    // systems are first-party and their sessions are short.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    ttl: { ...TTL },
+    cookies: {
+      keys: options.cookieKeys,
+      long: { signed: true, httpOnly: true, sameSite: 'lax', secure: options.secureCookies },
+      short: { signed: true, httpOnly: true, sameSite: 'lax', secure: options.secureCookies },
+    },
+    interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
+    // Browser apps may call the token endpoint from the origin of one of their redirect URIs.
+    clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false,
+    renderError: options.pages.renderError,
+  });
+  provider.proxy = true;
+  return provider;
+}
+
+/** oidc-provider wants an adapter class constructed per model name; ours are factories. */
+function adapterClass(factory: AdapterFactory) {
+  return function ModelAdapter(this: unknown, model: string) {
+    return factory(model);
+  } as unknown as NonNullable<Configuration['adapter']>;
+}

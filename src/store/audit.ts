@@ -1,0 +1,77 @@
+import type { Knex } from 'knex';
+
+/**
+ * Audit event types. Every authentication and administrative act leaves one; the details never
+ * hold a password, code, secret or token.
+ */
+export type AuditType =
+  | 'login.password.succeeded'
+  | 'login.password.failed'
+  | 'user.created'
+  | 'user.locked'
+  | 'user.unlocked'
+  | 'user.password.rehashed'
+  | 'ip.throttled'
+  | 'client.created'
+  | 'keys.rotated'
+  | 'logout';
+
+/** What happened, to whom, by whom, from where. */
+export interface AuditEvent {
+  type: AuditType;
+  /** Who did it: `user:<id>`, `cli`, `system`. */
+  actor?: string;
+  userId?: string | null;
+  username?: string | null;
+  clientId?: string | null;
+  ip?: string | null;
+  requestId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export interface StoredAuditEvent extends AuditEvent {
+  id: number;
+  occurredAt: Date;
+}
+
+export interface AuditLog {
+  record(event: AuditEvent, trx?: Knex.Transaction): Promise<void>;
+  /** The newest events first, optionally of one user or type. */
+  list(filter?: { userId?: string; type?: AuditType; limit?: number }): Promise<StoredAuditEvent[]>;
+}
+
+/** An {@link AuditLog} on the append-only `audit_events` table. */
+export function createAuditLog(db: Knex): AuditLog {
+  return {
+    async record(event, trx) {
+      await (trx ?? db)('audit_events').insert({
+        type: event.type,
+        actor: event.actor ?? null,
+        user_id: event.userId ?? null,
+        username: event.username ?? null,
+        client_id: event.clientId ?? null,
+        ip: event.ip ?? null,
+        request_id: event.requestId ?? null,
+        details: JSON.stringify(event.details ?? {}),
+      });
+    },
+    async list(filter = {}) {
+      const query = db('audit_events').orderBy('id', 'desc').limit(filter.limit ?? 100);
+      if (filter.userId) query.where({ user_id: filter.userId });
+      if (filter.type) query.where({ type: filter.type });
+      const rows = (await query) as Array<Record<string, unknown>>;
+      return rows.map((row) => ({
+        id: Number(row.id),
+        occurredAt: row.occurred_at as Date,
+        type: row.type as AuditType,
+        actor: row.actor as string,
+        userId: row.user_id as string | null,
+        username: row.username as string | null,
+        clientId: row.client_id as string | null,
+        ip: row.ip as string | null,
+        requestId: row.request_id as string | null,
+        details: row.details as Record<string, unknown>,
+      }));
+    },
+  };
+}

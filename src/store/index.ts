@@ -1,0 +1,73 @@
+import type { Knex } from 'knex';
+
+import type { IdpConfig } from '../config/index.ts';
+import { deriveKey } from '../crypto/derived-keys.ts';
+import { createSecretBox, type SecretBox } from '../crypto/secret-box.ts';
+import { createAuditLog, type AuditLog } from './audit.ts';
+import { createClientRepository, type ClientRepository } from './clients.ts';
+import { databaseReachable, openDatabase, type DatabaseTarget } from './database.ts';
+import { migrateToLatest } from './migrations.ts';
+import { createMemoryStore } from './short-lived/memory.ts';
+import { createRedisStore } from './short-lived/redis.ts';
+import type { ShortLivedStore } from './short-lived/types.ts';
+import { createSigningKeyRepository, type SigningKeyRepository } from './signing-keys.ts';
+import { createUserRepository, type UserRepository } from './users.ts';
+
+/** Everything durable and short-lived one IdP instance (or one CLI run) works with. */
+export interface Storage {
+  db: Knex;
+  shortLived: ShortLivedStore;
+  box: SecretBox;
+  users: UserRepository;
+  clients: ClientRepository;
+  signingKeys: SigningKeyRepository;
+  audit: AuditLog;
+  /** Whether Postgres (or PGlite) and Redis (or memory) answer. */
+  ready(): Promise<{ database: boolean; shortLived: boolean }>;
+  close(): Promise<void>;
+}
+
+export interface StorageOptions {
+  /** Overrides where the durable data lives (tests use their own database or PGlite in memory). */
+  database?: DatabaseTarget;
+  /** Prefix for every Redis key, to keep several IdPs on one Redis apart. Default `stepup:`. */
+  redisKeyPrefix?: string;
+  /** Run migrations on open. */
+  migrate?: boolean;
+  onStoreError?: (error: Error) => void;
+}
+
+/**
+ * Opens the storage the configuration names: Postgres or embedded PGlite, Redis or the
+ * in-process store, and the repositories over them.
+ */
+export async function openStorage(config: IdpConfig, options: StorageOptions = {}): Promise<Storage> {
+  const target: DatabaseTarget = options.database ?? (config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: config.dataDir });
+  const db = openDatabase(target);
+  const shortLived = config.redisUrl
+    ? createRedisStore({ url: config.redisUrl, keyPrefix: options.redisKeyPrefix, onError: options.onStoreError })
+    : createMemoryStore();
+  try {
+    if (options.migrate) await migrateToLatest(db);
+  } catch (error) {
+    await Promise.allSettled([db.destroy(), shortLived.close()]);
+    throw error;
+  }
+  const box = createSecretBox(deriveKey(config.secretKey, 'at-rest'));
+  return {
+    db,
+    shortLived,
+    box,
+    users: createUserRepository(db),
+    clients: createClientRepository(db, box),
+    signingKeys: createSigningKeyRepository(db, box),
+    audit: createAuditLog(db),
+    async ready() {
+      const [database, store] = await Promise.all([databaseReachable(db), shortLived.ping()]);
+      return { database, shortLived: store };
+    },
+    async close() {
+      await Promise.allSettled([db.destroy(), shortLived.close()]);
+    },
+  };
+}

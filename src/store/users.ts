@@ -1,0 +1,95 @@
+import type { Knex } from 'knex';
+
+/** An employee who logs in here. `id` is the OIDC `sub`: stable and opaque. */
+export interface User {
+  id: string;
+  username: string;
+  displayName: string | null;
+  email: string | null;
+  status: 'active' | 'locked';
+  passwordHash: string | null;
+  createdAt: Date;
+}
+
+interface UserRow {
+  id: string;
+  username: string;
+  display_name: string | null;
+  email: string | null;
+  status: 'active' | 'locked';
+  password_hash: string | null;
+  created_at: Date;
+  updated_at: Date | Knex.Raw;
+}
+
+/** Thrown when a username is already taken (in any letter case). */
+export class UsernameTakenError extends Error {
+  constructor(username: string) {
+    super(`the username "${username}" is taken`);
+    this.name = 'UsernameTakenError';
+  }
+}
+
+export interface UserRepository {
+  add(input: { username: string; displayName?: string | null; email?: string | null; passwordHash?: string | null }, trx?: Knex.Transaction): Promise<User>;
+  /** Finds a user by username, ignoring letter case. */
+  findByUsername(username: string): Promise<User | undefined>;
+  findById(id: string): Promise<User | undefined>;
+  setStatus(id: string, status: User['status'], trx?: Knex.Transaction): Promise<void>;
+  setPasswordHash(id: string, passwordHash: string): Promise<void>;
+  count(): Promise<number>;
+}
+
+const toUser = (row: UserRow): User => ({
+  id: row.id,
+  username: row.username,
+  displayName: row.display_name,
+  email: row.email,
+  status: row.status,
+  passwordHash: row.password_hash,
+  createdAt: row.created_at,
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A {@link UserRepository} on the `users` table. */
+export function createUserRepository(db: Knex): UserRepository {
+  const users = (trx?: Knex.Transaction) => (trx ?? db)<UserRow>('users');
+  return {
+    async add(input, trx) {
+      try {
+        const [row] = (await users(trx)
+          .insert({
+            username: input.username,
+            display_name: input.displayName ?? null,
+            email: input.email ?? null,
+            password_hash: input.passwordHash ?? null,
+          })
+          .returning('*')) as UserRow[];
+        return toUser(row as UserRow);
+      } catch (error) {
+        if ((error as { code?: string }).code === '23505') throw new UsernameTakenError(input.username);
+        throw error;
+      }
+    },
+    async findByUsername(username) {
+      const row = (await users().whereRaw('lower(username) = lower(?)', [username]).first()) as UserRow | undefined;
+      return row && toUser(row);
+    },
+    async findById(id) {
+      if (!UUID.test(id)) return undefined;
+      const row = (await users().where({ id }).first()) as UserRow | undefined;
+      return row && toUser(row);
+    },
+    async setStatus(id, status, trx) {
+      await users(trx).where({ id }).update({ status, updated_at: db.fn.now() });
+    },
+    async setPasswordHash(id, passwordHash) {
+      await users().where({ id }).update({ password_hash: passwordHash, updated_at: db.fn.now() });
+    },
+    async count() {
+      const [{ count }] = (await db('users').count({ count: '*' })) as [{ count: string | number }];
+      return Number(count);
+    },
+  };
+}
