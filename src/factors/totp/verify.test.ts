@@ -210,7 +210,8 @@ describe('verifyTotp', () => {
     const code = '407517';
 
     it('has the collision it relies on', () => {
-      expect([codeAt(APP, A), codeAt(APP, A + 1), codeAt(APP, B)]).to.deep.equal([code, codeAt(APP, A + 1), code]);
+      expect(codeAt(APP, A)).to.equal(code);
+      expect(codeAt(APP, B)).to.equal(code);
       expect(codeAt(APP, A + 1)).not.to.equal(code);
     });
 
