@@ -22,7 +22,7 @@ export function createCsrf(options: { key: Buffer; issuer: string }): Csrf {
     token,
     verify(ctx, binding, posted) {
       const origin = ctx.get('origin');
-      if (origin && origin !== ownOrigin && origin !== ctx.origin) {
+      if (origin && origin !== ownOrigin) {
         throw new IdpError('csrf_failed', { detail: `form posted from origin ${origin}` });
       }
       const expected = Buffer.from(token(binding));

@@ -22,9 +22,14 @@ export function createFindAccount(users: UserRepository): FindAccount {
   };
 }
 
-/** Scopes and the claims each releases (OIDC Core §5.4). */
+/**
+ * Scopes and the claims each releases (OIDC Core §5.4). `acr` and `amr` belong to `openid`,
+ * so every ID token says how the user logged in whether or not the client asked.
+ */
 export const CLAIMS = {
-  openid: ['sub'],
+  auth_time: null,
+  sid: null,
+  openid: ['sub', 'acr', 'amr'],
   profile: ['name', 'preferred_username'],
   email: ['email'],
 };

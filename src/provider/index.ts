@@ -21,7 +21,7 @@ export interface ProviderOptions {
   users: UserRepository;
   pages: ProviderPages;
   /** Keys that sign oidc-provider's cookies, the same on every node (derived from `SECRET_KEY`). */
-  cookieKeys: Buffer[];
+  cookieKeys: string[];
   /** Secret for stateless DPoP nonces, the same on every node. */
   dpopNonceSecret: Buffer;
   /** Mark cookies `Secure` (production, https). */
@@ -98,7 +98,6 @@ export function createProvider(options: ProviderOptions): Provider {
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false,
     renderError: options.pages.renderError,
   });
-  provider.proxy = true;
   return provider;
 }
 

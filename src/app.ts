@@ -1,0 +1,156 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import mount from 'koa-mount';
+import type Provider from 'oidc-provider';
+import { pino, type Logger } from 'pino';
+
+import { createAdapterFactory } from './adapters/index.ts';
+import { deleteExpiredPayloads } from './adapters/postgres.ts';
+import { createPasswordLogin } from './auth/password-login.ts';
+import type { IdpConfig } from './config/index.ts';
+import { deriveKey } from './crypto/derived-keys.ts';
+import { createDemoRouter } from './demo/router.ts';
+import { assets } from './http/assets.ts';
+import { requestContext } from './http/context.ts';
+import { createCsrf } from './http/csrf.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { createRenderer } from './http/render.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { createFlowRegistry } from './interactions/flow.ts';
+import { createInteractionRouter } from './interactions/router.ts';
+import { createProvider } from './provider/index.ts';
+import { createOidcFlowProtocol } from './provider/oidc-flow.ts';
+import { createProviderPages } from './provider/pages.ts';
+import { KEYS_CHANGED_CHANNEL, loadSigningKeys } from './provider/signing-keys.ts';
+import { openStorage, type Storage, type StorageOptions } from './store/index.ts';
+
+/** Options of {@link createIdp}: the configuration plus what an embedding host may supply. */
+export interface IdpOptions extends StorageOptions {
+  config: IdpConfig;
+  /** pino logger to use; a new one at `config.logLevel` by default. */
+  logger?: Logger;
+  /** Serve the demo relying party at `/demo`. Defaults to false. */
+  demo?: boolean;
+  /** How often each node checks for rotated signing keys besides the pub/sub event. Defaults to 60 s. */
+  keyCheckIntervalMs?: number;
+}
+
+/** One IdP instance. Mount `app` in a host Koa app, or let `server.ts` listen with it. */
+export interface Idp {
+  app: Koa;
+  /** The current oidc-provider instance (rebuilt when signing keys rotate). */
+  readonly provider: Provider;
+  storage: Storage;
+  logger: Logger;
+  /** Loads the signing keys again; called on rotation by every node. */
+  reloadKeys(): Promise<void>;
+  /** Stops timers and subscriptions and closes the storage pools. */
+  close(): Promise<void>;
+}
+
+/**
+ * Composes the identity provider: storage, rules, the oidc-provider instance, the interaction
+ * pages and health endpoints, into one Koa app. The only place modules are wired together.
+ */
+export async function createIdp(options: IdpOptions): Promise<Idp> {
+  const { config } = options;
+  const logger = options.logger ?? pino({ level: config.logLevel, redact: { paths: ['password', '*.password', 'secret', '*.secret'], remove: true } });
+  const storage = await openStorage(config, {
+    ...options,
+    migrate: options.migrate ?? true,
+    onStoreError: (error) => logger.warn({ err: error }, 'short-lived store connection error'),
+  });
+  if (storage.shortLived.kind === 'memory') {
+    logger.warn('no REDIS_URL: using the in-process session store; run one process only');
+  }
+
+  const basePath = new URL(config.issuer).pathname.replace(/\/$/, '');
+  const secureCookies = config.production || new URL(config.issuer).protocol === 'https:';
+  // One key list for our cookies and oidc-provider's, which share Koa's cookie jar when mounted.
+  const cookieKeys = [deriveKey(config.secretKey, 'cookies').toString('base64url')];
+  const render = createRenderer({ basePath });
+  const pages = createProviderPages(render);
+
+  const buildProvider = async () => {
+    const jwks = await loadSigningKeys(storage.signingKeys);
+    const built = createProvider({
+      issuer: config.issuer,
+      adapter: createAdapterFactory({ db: storage.db, store: storage.shortLived, clients: storage.clients }),
+      jwks,
+      users: storage.users,
+      pages,
+      cookieKeys,
+      dpopNonceSecret: deriveKey(config.secretKey, 'dpop-nonce'),
+      secureCookies,
+    });
+    built.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
+    built.on('end_session.success', (ctx) => {
+      void storage.audit.record({ type: 'logout', actor: ctx.oidc.session?.accountId ? `user:${ctx.oidc.session.accountId}` : 'anonymous', userId: ctx.oidc.session?.accountId, clientId: ctx.oidc.client?.clientId, ip: ctx.ip });
+    });
+    return { provider: built, kids: jwks.map((jwk) => jwk.kid).join(',') };
+  };
+
+  let current = await buildProvider();
+  let mounted = mount(current.provider);
+  const reloadKeys = async () => {
+    const next = await buildProvider();
+    if (next.kids === current.kids) return;
+    current = next;
+    mounted = mount(next.provider);
+    logger.info({ kids: next.kids }, 'signing keys reloaded');
+  };
+  const reloadQuietly = () => reloadKeys().catch((error: unknown) => logger.error({ err: error }, 'reloading signing keys failed'));
+  const unsubscribe = await storage.shortLived.subscribe(KEYS_CHANGED_CHANNEL, () => void reloadQuietly());
+  const keyCheck = setInterval(reloadQuietly, options.keyCheckIntervalMs ?? 60_000);
+  const cleanup = setInterval(() => {
+    deleteExpiredPayloads(storage.db).catch((error: unknown) => logger.warn({ err: error }, 'deleting expired payloads failed'));
+  }, 60 * 60_000);
+  keyCheck.unref();
+  cleanup.unref();
+
+  const passwordLogin = createPasswordLogin({
+    users: storage.users,
+    store: storage.shortLived,
+    audit: storage.audit,
+    argon2: config.argon2,
+    limits: config.lockout,
+  });
+  const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, clients: storage.clients })]);
+  const csrf = createCsrf({ key: deriveKey(config.secretKey, 'csrf'), issuer: config.issuer });
+
+  const health = new Router();
+  health.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  health.get('/readyz', async (ctx) => {
+    const ready = await storage.ready();
+    ctx.status = ready.database && ready.shortLived ? 200 : 503;
+    ctx.body = { status: ctx.status === 200 ? 'ready' : 'unavailable', database: ready.database, [storage.shortLived.kind]: ready.shortLived };
+  });
+
+  const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
+  app.use(requestContext({ log: logger, secureCookies }));
+  app.use(securityHeaders());
+  app.use(errorHandler(render));
+  app.use(health.routes());
+  app.use(assets(['idp.css']));
+  app.use(createInteractionRouter({ flows, passwordLogin, csrf, render, basePath }).routes());
+  if (options.demo) app.use(createDemoRouter({ issuer: config.issuer, render }).routes());
+  app.use((ctx, next) => mounted(ctx, next));
+
+  return {
+    app,
+    get provider() {
+      return current.provider;
+    },
+    storage,
+    logger,
+    reloadKeys,
+    async close() {
+      clearInterval(keyCheck);
+      clearInterval(cleanup);
+      await unsubscribe().catch(() => {});
+      await storage.close();
+    },
+  };
+}

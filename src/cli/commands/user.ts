@@ -1,0 +1,154 @@
+import type { Argon2Params, LockoutLimits } from '../../config/index.ts';
+import { hashPassword } from '../../auth/password-hash.ts';
+import { createPasswordLogin } from '../../auth/password-login.ts';
+import type { Storage } from '../../store/index.ts';
+import type { User } from '../../store/users.ts';
+import { CliError } from '../errors.ts';
+import type { Output } from '../output.ts';
+import { checkDisplayName, checkEmail, checkPassword, checkUsername, printable } from '../validate.ts';
+
+/** What `stepup` prints about a user: never the password hash. */
+export interface UserSummary {
+  id: string;
+  username: string;
+  name: string | null;
+  email: string | null;
+  status: User['status'];
+  hasPassword: boolean;
+}
+
+const summary = (user: User): UserSummary => ({
+  id: user.id,
+  username: user.username,
+  name: user.displayName,
+  email: user.email,
+  status: user.status,
+  hasPassword: user.passwordHash !== null,
+});
+
+/** The audit actor for everything the command does. */
+const ACTOR = 'cli';
+
+export interface AddUserInput {
+  username: string;
+  name?: string | undefined;
+  email?: string | undefined;
+  /** The password in clear; undefined adds a user who cannot log in with a password yet. */
+  password?: string | undefined;
+}
+
+/**
+ * Adds an employee (`stepup user add`). The username is unique without regard to letter case;
+ * the password is hashed with argon2id and never leaves this function; the user and the
+ * `user.created` event are written in one transaction.
+ */
+export async function addUser(
+  deps: { storage: Pick<Storage, 'db' | 'users' | 'audit'>; argon2: Argon2Params },
+  input: AddUserInput,
+  out: Output,
+): Promise<{ user: UserSummary }> {
+  const username = checkUsername(input.username);
+  const displayName = input.name === undefined ? null : checkDisplayName(input.name);
+  const email = input.email === undefined ? null : checkEmail(input.email);
+  const password = input.password === undefined ? undefined : checkPassword(input.password);
+
+  // Checked before the (deliberately slow) hash; the unique index still decides a race.
+  const existing = await deps.storage.users.findByUsername(username);
+  if (existing) throw new CliError('conflict', `the username "${username}" is taken (by "${existing.username}"; usernames ignore letter case)`);
+
+  const passwordHash = password === undefined ? null : await hashPassword(password, deps.argon2);
+  const user = await deps.storage.db.transaction(async (trx) => {
+    const created = await deps.storage.users.add({ username, displayName, email, passwordHash }, trx);
+    await deps.storage.audit.record({
+      type: 'user.created',
+      actor: ACTOR,
+      userId: created.id,
+      username: created.username,
+      details: { hasPassword: passwordHash !== null, hasEmail: email !== null },
+    }, trx);
+    return created;
+  });
+
+  out.line(`Added user ${user.username} (id ${user.id}).`);
+  if (passwordHash === null) out.line('The user has no password yet and cannot log in until one is set.');
+  return { user: summary(user) };
+}
+
+export interface LockUserResult {
+  user: UserSummary;
+  /** False when the user was already locked (nothing was written). */
+  changed: boolean;
+}
+
+/**
+ * Locks an employee out (`stepup user lock`). A locked user cannot log in, and their SSO
+ * sessions end at the next request, because the provider's account lookup refuses them.
+ */
+export async function lockUser(
+  deps: { storage: Pick<Storage, 'db' | 'users' | 'audit'> },
+  input: { username: string },
+  out: Output,
+): Promise<LockUserResult> {
+  const user = await findUser(deps.storage, input.username);
+  if (user.status === 'locked') {
+    out.line(`User ${user.username} is already locked.`);
+    return { user: summary(user), changed: false };
+  }
+  await deps.storage.db.transaction(async (trx) => {
+    await deps.storage.users.setStatus(user.id, 'locked', trx);
+    await deps.storage.audit.record({ type: 'user.locked', actor: ACTOR, userId: user.id, username: user.username, details: { reason: 'admin' } }, trx);
+  });
+  out.line(`Locked user ${user.username}: they cannot log in, and their sessions end at their next request.`);
+  return { user: summary({ ...user, status: 'locked' }), changed: true };
+}
+
+export interface UnlockUserResult {
+  user: UserSummary;
+  /** The status before: `locked` (by an admin) or `active`. */
+  statusWas: User['status'];
+  /** Seconds that were left on an automatic lock after failed attempts (0 if none). */
+  automaticLockSeconds: number;
+}
+
+/**
+ * Lets an employee in again (`stepup user unlock`): sets the status to active and lifts any
+ * automatic lock from failed password attempts, with its failure counters. Always writes
+ * `user.unlocked`, since lifting an automatic lock is an act worth recording too.
+ */
+export async function unlockUser(
+  deps: { storage: Pick<Storage, 'db' | 'users' | 'audit' | 'shortLived'>; argon2: Argon2Params; lockout: LockoutLimits },
+  input: { username: string },
+  out: Output,
+): Promise<UnlockUserResult> {
+  const { storage } = deps;
+  const user = await findUser(storage, input.username);
+  const passwordLogin = createPasswordLogin({ users: storage.users, store: storage.shortLived, audit: storage.audit, argon2: deps.argon2, limits: deps.lockout });
+  const automaticLockSeconds = await passwordLogin.lockRemaining(user.username);
+
+  await storage.db.transaction(async (trx) => {
+    if (user.status !== 'active') await storage.users.setStatus(user.id, 'active', trx);
+    await storage.audit.record({
+      type: 'user.unlocked',
+      actor: ACTOR,
+      userId: user.id,
+      username: user.username,
+      details: { statusWas: user.status, automaticLockSeconds },
+    }, trx);
+    // Inside the transaction: if the short-lived store fails, the status change rolls back too.
+    await passwordLogin.clearLock(user.username);
+  });
+
+  if (user.status === 'locked') out.line(`Unlocked user ${user.username}.`);
+  else out.line(`User ${user.username} was not locked by an admin.`);
+  if (automaticLockSeconds > 0) out.line(`Lifted an automatic lock with ${automaticLockSeconds} s left.`);
+  if (storage.shortLived.kind === 'memory') {
+    out.notice('REDIS_URL is not set, so automatic locks live in the running server\'s memory and were not lifted there');
+  }
+  return { user: summary({ ...user, status: 'active' }), statusWas: user.status, automaticLockSeconds };
+}
+
+async function findUser(storage: Pick<Storage, 'users'>, username: string): Promise<User> {
+  const user = await storage.users.findByUsername(username);
+  if (!user) throw new CliError('not_found', `there is no user "${printable(username)}"`);
+  return user;
+}

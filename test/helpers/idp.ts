@@ -1,0 +1,95 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+
+import Koa from 'koa';
+import mount from 'koa-mount';
+import { pino } from 'pino';
+
+import { createIdp, type Idp } from '../../src/app.ts';
+import { hashPassword } from '../../src/auth/password-hash.ts';
+import { configWith, type IdpConfig } from '../../src/config/index.ts';
+import type { DatabaseTarget } from '../../src/store/database.ts';
+import { testDatabaseTarget, testRedisUrl, uniqueRedisPrefix } from './services.ts';
+
+export const TEST_SECRET_KEY = 'test-secret-key-that-is-at-least-32-characters-long';
+
+/** Shared backing services for one or more IdP instances in a suite. */
+export interface Backing {
+  database: DatabaseTarget;
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+  cleanup(): Promise<void>;
+}
+
+/** A fresh database (and Redis key space) for a suite. */
+export async function createBacking(): Promise<Backing> {
+  const { target, cleanup } = await testDatabaseTarget();
+  return { database: target, redisUrl: await testRedisUrl(), redisKeyPrefix: uniqueRedisPrefix(), cleanup };
+}
+
+/** A running IdP on a loopback port, its log lines captured. */
+export interface RunningIdp {
+  idp: Idp;
+  issuer: string;
+  /** Every log line written so far. */
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts an IdP on 127.0.0.1 with its own port, sharing `backing`. With `mountPath` it is
+ * embedded in a host Koa app under that prefix, as an embedding application would.
+ */
+export async function startIdp(backing: Backing, options: { mountPath?: string; config?: Partial<IdpConfig> } = {}): Promise<RunningIdp> {
+  const server: Server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const issuer = `http://127.0.0.1:${port}${options.mountPath ?? ''}`;
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const config = configWith({
+    secretKey: TEST_SECRET_KEY,
+    issuer,
+    redisUrl: backing.redisUrl,
+    logLevel: 'debug',
+    ...options.config,
+  });
+  // Two instances on one database migrate one after the other; knex's lock keeps that safe.
+  const idp = await createIdp({
+    config,
+    database: backing.database,
+    redisKeyPrefix: backing.redisKeyPrefix,
+    logger: pino({ level: 'debug' }, sink),
+  });
+  let handler = idp.app.callback();
+  if (options.mountPath) {
+    const host = new Koa();
+    host.use(mount(options.mountPath, idp.app));
+    handler = host.callback();
+  }
+  server.on('request', handler);
+  return {
+    idp,
+    issuer,
+    logs,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await idp.close();
+    },
+  };
+}
+
+/** Adds a user with a password (argon2id, the real parameters). */
+export async function addUser(idp: Idp, user: { username: string; password: string; name?: string; email?: string }) {
+  const passwordHash = await hashPassword(user.password, { memoryCost: 19456, timeCost: 2, parallelism: 1 });
+  return idp.storage.users.add({ username: user.username, displayName: user.name ?? null, email: user.email ?? null, passwordHash });
+}
