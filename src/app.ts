@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import Cookies from 'cookies';
 import Koa from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
@@ -129,6 +130,12 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   });
 
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
+  // Mounted in a host app, the request's cookie jar is the host's, signed with the host's keys
+  // (or none): give every request a jar signed with ours.
+  app.use((ctx, next) => {
+    ctx.cookies = new Cookies(ctx.req, ctx.res, { keys: cookieKeys, secure: ctx.request.secure });
+    return next();
+  });
   app.use(requestContext({ log: logger, secureCookies }));
   app.use(securityHeaders());
   app.use(errorHandler(render));

@@ -26,7 +26,7 @@ export async function validateClientMetadata(issuer: string, metadata: ClientMet
     jwks: SIGNING_ALGORITHMS.map(throwawayJwk),
     users: {} as UserRepository,
     pages: { renderError: async () => {}, logoutSource: async () => {}, postLogoutSuccessSource: async () => {} },
-    cookieKeys: [randomBytes(32)],
+    cookieKeys: [randomBytes(32).toString('base64url')],
     dpopNonceSecret: randomBytes(32),
     secureCookies: false,
   });

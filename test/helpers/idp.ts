@@ -33,6 +33,8 @@ export async function createBacking(): Promise<Backing> {
 export interface RunningIdp {
   idp: Idp;
   issuer: string;
+  /** Where this node listens (differs from the issuer when nodes share one issuer). */
+  url: string;
   /** Every log line written so far. */
   logs: string[];
   stop(): Promise<void>;
@@ -47,7 +49,8 @@ export async function startIdp(backing: Backing, options: { mountPath?: string; 
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  const issuer = `http://127.0.0.1:${port}${options.mountPath ?? ''}`;
+  const url = `http://127.0.0.1:${port}${options.mountPath ?? ''}`;
+  const issuer = options.config?.issuer ?? url;
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -79,6 +82,7 @@ export async function startIdp(backing: Backing, options: { mountPath?: string; 
   return {
     idp,
     issuer,
+    url,
     logs,
     async stop() {
       server.closeAllConnections();

@@ -170,9 +170,9 @@ function summary(record: ClientRecord): ClientSummary {
     client_name: typeof m.client_name === 'string' ? m.client_name : null,
     level: record.level,
     token_endpoint_auth_method: m.token_endpoint_auth_method ?? 'client_secret_basic',
-    grant_types: m.grant_types ?? [...DEFAULT_GRANT_TYPES],
-    redirect_uris: m.redirect_uris ?? [],
-    post_logout_redirect_uris: m.post_logout_redirect_uris ?? [],
+    grant_types: [...(m.grant_types ?? DEFAULT_GRANT_TYPES)],
+    redirect_uris: [...(m.redirect_uris ?? [])],
+    post_logout_redirect_uris: [...(m.post_logout_redirect_uris ?? [])],
     id_token_signed_response_alg: m.id_token_signed_response_alg ?? 'ES256',
     created_at: new Date(record.createdAt).toISOString(),
   };

@@ -278,10 +278,8 @@ function readKeyPackage(
 
   const data = childElement(key, NS.pskc, 'Data');
   const period = readPeriodValue(data ? childElement(data, NS.pskc, 'TimeInterval') : undefined, protection);
-  if (!period.ok) {
-    if (period.message) errors.push({ where, code: 'period', message: period.message });
-  }
-  const time = readIntegerValue(data ? childElement(data, NS.pskc, 'Time') : undefined, protection);
+  if (!period.ok && period.message) errors.push({ where, code: period.code, message: period.message });
+  const time = readIntegerValue(data ? childElement(data, NS.pskc, 'Time') : undefined, protection, 'Time', 'unsupported');
   if (time.ok && time.value !== undefined && time.value !== 0) {
     fail('unsupported', `Data/Time er ${time.value}; kun 0 (T0 = Unix-epoken, RFC 6238 §4.1) understøttes`, `Data/Time is ${time.value}; only 0 (T0 = the Unix epoch, RFC 6238 §4.1) is supported`);
   } else if (!time.ok && time.message) {
@@ -303,12 +301,11 @@ function readSecret(element: Element | undefined, protection: Protection): Read<
   const value = readDataValue(element, 'Secret', 'secret', protection);
   if (value.kind === 'skipped') return { ok: false, code: 'secret', message: '' };
   if (value.kind === 'error') return { ok: false, code: value.code, message: value.message };
-  let bytes = value.kind === 'decrypted' ? value.bytes : decodeBase64(value.text);
+  const bytes = value.kind === 'decrypted' ? value.bytes : decodeBase64(value.text);
   if (bytes === null) {
     return { ok: false, code: 'secret', message: bilingual('Secret/PlainValue er ikke gyldig base64', 'Secret/PlainValue is not valid base64') };
   }
   const checked = checkSecretLength(bytes);
-  bytes = checked.ok ? checked.value : null;
   return checked.ok ? { ok: true, value: checked.value } : { ok: false, code: 'secret', message: checked.message };
 }
 
@@ -328,8 +325,8 @@ function readPeriodValue(element: Element | undefined, protection: Protection): 
 function readIntegerValue(
   element: Element | undefined,
   protection: Protection,
-  name = 'Time',
-  code: ImportErrorCode = 'unsupported',
+  name: string,
+  code: ImportErrorCode,
 ): Read<number | undefined> {
   if (element === undefined) return { ok: true, value: undefined };
   const value = readDataValue(element, name, code, protection);

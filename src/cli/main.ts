@@ -1,0 +1,221 @@
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
+
+import { loadConfig, type IdpConfig } from '../config/index.ts';
+import { openStorage, type Storage } from '../store/index.ts';
+import { addClient, listClients } from './commands/client.ts';
+import { rotateKeys } from './commands/keys.ts';
+import { migrate } from './commands/migrate.ts';
+import { addUser, lockUser, unlockUser } from './commands/user.ts';
+import { toCliError, UsageError } from './errors.ts';
+import { createOutput, type Output, type TextSink } from './output.ts';
+import { readFirstLine } from './stdin.ts';
+import { commandHelp, overview, shortUsage } from './usage.ts';
+
+/** The process around a run: what `bin/stepup.js` passes in from `process`. */
+export interface CliIo {
+  stdin: AsyncIterable<Buffer | string>;
+  stdout: TextSink;
+  stderr: TextSink;
+}
+
+/** Exit statuses: done; failed and changed nothing; the command line is wrong. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+type Values = Record<string, string | boolean | Array<string | boolean> | undefined>;
+
+/** What a command gets to work with. */
+interface CommandContext {
+  config: IdpConfig;
+  storage: Storage;
+  out: Output;
+  stdin: AsyncIterable<Buffer | string>;
+}
+
+/** One row of the command table: its arguments, its options, and what it does with them. */
+interface Command {
+  /** Names of the positional arguments, all required. */
+  args: readonly string[];
+  options: ParseArgsOptionsConfig;
+  run(args: string[], values: Values, context: CommandContext): Promise<object>;
+}
+
+const str = (values: Values, name: string) => values[name] as string | undefined;
+const list = (values: Values, name: string) => values[name] as string[] | undefined;
+
+/** Every command, by its name as typed (ARCHITECTURE.md, "The `stepup` command"). */
+const COMMANDS: Readonly<Record<string, Command>> = {
+  migrate: {
+    args: [],
+    options: {},
+    run: (_args, _values, { storage, out }) => migrate({ db: storage.db }, out),
+  },
+  'user add': {
+    args: ['username'],
+    options: { name: { type: 'string' }, email: { type: 'string' }, 'password-stdin': { type: 'boolean' } },
+    run: async ([username], values, { config, storage, out, stdin }) => addUser(
+      { storage, argon2: config.argon2 },
+      {
+        username: username as string,
+        name: str(values, 'name'),
+        email: str(values, 'email'),
+        password: values['password-stdin'] ? await readFirstLine(stdin) : undefined,
+      },
+      out,
+    ),
+  },
+  'user lock': {
+    args: ['username'],
+    options: {},
+    run: ([username], _values, { storage, out }) => lockUser({ storage }, { username: username as string }, out),
+  },
+  'user unlock': {
+    args: ['username'],
+    options: {},
+    run: ([username], _values, { config, storage, out }) =>
+      unlockUser({ storage, argon2: config.argon2, lockout: config.lockout }, { username: username as string }, out),
+  },
+  'client add': {
+    args: ['client_id'],
+    options: {
+      'redirect-uri': { type: 'string', multiple: true },
+      public: { type: 'boolean' },
+      secret: { type: 'string' },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
+      'grant-type': { type: 'string', multiple: true },
+      level: { type: 'string' },
+      name: { type: 'string' },
+      'id-token-signed-response-alg': { type: 'string' },
+    },
+    run: ([clientId], values, { config, storage, out }) => addClient(
+      { storage, issuer: config.issuer },
+      {
+        clientId: clientId as string,
+        redirectUris: list(values, 'redirect-uri') ?? [],
+        postLogoutRedirectUris: list(values, 'post-logout-redirect-uri'),
+        grantTypes: list(values, 'grant-type'),
+        public: values.public === true,
+        secret: str(values, 'secret'),
+        level: str(values, 'level'),
+        name: str(values, 'name'),
+        idTokenSignedResponseAlg: str(values, 'id-token-signed-response-alg'),
+      },
+      out,
+    ),
+  },
+  'client list': {
+    args: [],
+    options: {},
+    run: (_args, _values, { storage, out }) => listClients({ storage }, out),
+  },
+  'keys rotate': {
+    args: [],
+    options: {},
+    run: (_args, _values, { storage, out }) => rotateKeys({ storage }, out),
+  },
+};
+
+const GROUPS = new Set(Object.keys(COMMANDS).filter((name) => name.includes(' ')).map((name) => name.split(' ')[0]));
+const GLOBAL_OPTIONS = { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const satisfies ParseArgsOptionsConfig;
+
+/** A parsed command line: which command, or a request for help. */
+type Invocation =
+  | { help: string }
+  | { name: string; command: Command; args: string[]; values: Values; json: boolean };
+
+/**
+ * Reads the command line: `stepup [--json] [--help] <command> [<subcommand>] [arguments]`, the
+ * options of each command where its table row says. Throws {@link UsageError}.
+ */
+export function parseCommandLine(argv: readonly string[]): Invocation {
+  let start = 0;
+  let help = false;
+  let json = false;
+  for (; start < argv.length && argv[start]?.startsWith('-'); start++) {
+    const flag = argv[start];
+    if (flag === '--help' || flag === '-h') help = true;
+    else if (flag === '--json') json = true;
+    else throw new UsageError(`unknown option '${flag}' before the command`);
+  }
+  const [word, sub] = [argv[start], argv[start + 1]];
+  if (word === undefined) {
+    if (help) return { help: overview() };
+    throw new UsageError('which command?');
+  }
+  let name = word;
+  if (GROUPS.has(word)) {
+    if (sub === undefined || sub.startsWith('-')) {
+      if (help || sub === '--help' || sub === '-h') return { help: overview(word) };
+      throw new UsageError(`which "${word}" command?`);
+    }
+    name = `${word} ${sub}`;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command "${name}"`);
+
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: argv.slice(start + name.split(' ').length),
+      options: { ...command.options, ...GLOBAL_OPTIONS },
+      allowPositionals: true,
+      strict: true,
+    }) as { values: Values; positionals: string[] };
+  } catch (error) {
+    // parseArgs explains itself in a sentence or two; the first is the one that matters.
+    throw new UsageError((error as Error).message.split(/(?<=\.) /)[0]?.replace(/\.$/, '') ?? 'wrong arguments', name);
+  }
+  if (help || parsed.values.help) return { help: commandHelp(name) };
+  const { positionals } = parsed;
+  if (positionals.length < command.args.length) throw new UsageError(`missing <${command.args[positionals.length]}>`, name);
+  if (positionals.length > command.args.length) throw new UsageError(`unexpected argument "${positionals[command.args.length]}"`, name);
+  return { name, command, args: positionals, values: parsed.values, json: json || parsed.values.json === true };
+}
+
+/**
+ * Runs one `stepup` command line and returns the exit status. Everything from the process comes
+ * in as parameters (`env` included), so tests can call it in-process.
+ */
+export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, io: CliIo): Promise<number> {
+  const json = argv.includes('--json');
+  const fail = (code: string, message: string) => {
+    io.stderr.write(`stepup: ${message}\n`);
+    if (json) io.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  };
+
+  let invocation: Invocation;
+  try {
+    invocation = parseCommandLine(argv);
+  } catch (error) {
+    const usage = error as UsageError;
+    fail(usage.code, usage.message);
+    io.stderr.write(shortUsage(usage.command));
+    return EXIT.usage;
+  }
+  if ('help' in invocation) {
+    io.stdout.write(invocation.help);
+    return EXIT.ok;
+  }
+
+  const out = createOutput({ stdout: io.stdout, stderr: io.stderr, json: invocation.json });
+  let storage: Storage | undefined;
+  try {
+    const config = loadConfig(env);
+    // Commands other than `migrate` never change the schema; a missing one is reported as such.
+    // Redis connection errors surface in the command that needs Redis, not as events.
+    storage = await openStorage(config, { migrate: false, onStoreError: () => {} });
+    const result = await invocation.command.run(invocation.args, invocation.values, { config, storage, out, stdin: io.stdin });
+    if (invocation.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    const failure = toCliError(error);
+    if (failure instanceof UsageError) {
+      fail(failure.code, failure.message);
+      io.stderr.write(shortUsage(failure.command));
+      return EXIT.usage;
+    }
+    fail(failure.code, failure.message);
+    return EXIT.failed;
+  } finally {
+    await storage?.close();
+  }
+}

@@ -1,0 +1,91 @@
+/** The help texts: one synopsis per command, and the overview `stepup --help` prints. */
+
+/** Synopsis and description of each command, by its name as typed. */
+export const COMMAND_HELP: Readonly<Record<string, { synopsis: string; description: string; options?: string[] }>> = {
+  migrate: {
+    synopsis: 'migrate',
+    description: 'Bring the database schema up to date. Running it again when the schema is current changes nothing.',
+  },
+  'user add': {
+    synopsis: 'user add <username> [--name NAME] [--email EMAIL] [--password-stdin]',
+    description: 'Add an employee. Usernames are unique without regard to letter case.',
+    options: [
+      '--name NAME         display name',
+      '--email EMAIL       e-mail address',
+      '--password-stdin    read the password from the first line of stdin (otherwise the user has none yet)',
+    ],
+  },
+  'user lock': {
+    synopsis: 'user lock <username>',
+    description: 'Lock an employee out: no login, and their sessions end at their next request.',
+  },
+  'user unlock': {
+    synopsis: 'user unlock <username>',
+    description: 'Let an employee in again, lifting an automatic lock after failed attempts too.',
+  },
+  'client add': {
+    synopsis: 'client add <client_id> --redirect-uri URI... [--public|--secret S] [--post-logout-redirect-uri URI] [--grant-type TYPE...] [--level low|substantial] [--name NAME] [--id-token-signed-response-alg ES256|RS256]',
+    description: 'Register a relying party (OIDC client). A confidential client without --secret gets a generated one, shown once.',
+    options: [
+      '--redirect-uri URI               repeatable; https, or http only to localhost/127.0.0.1; no fragment',
+      '--public                         no secret (token_endpoint_auth_method none; PKCE only)',
+      '--secret S                       the client secret, at least 32 characters',
+      '--post-logout-redirect-uri URI   repeatable; same rules as --redirect-uri',
+      '--grant-type TYPE                repeatable: authorization_code, refresh_token, client_credentials',
+      '                                 (default: authorization_code and refresh_token)',
+      '--level low|substantial          minimum level of assurance for every login (default: low)',
+      '--name NAME                      client_name, shown on the login page',
+      '--id-token-signed-response-alg   ES256 (default) or RS256',
+    ],
+  },
+  'client list': {
+    synopsis: 'client list',
+    description: 'List the registered clients (never their secrets).',
+  },
+  'keys rotate': {
+    synopsis: 'keys rotate',
+    description: 'Make new signing keys current; the old ones stay published for a day. Running nodes reload.',
+  },
+};
+
+const COMMON = [
+  'Every command reads the same environment as the server (DATABASE_URL, REDIS_URL, DATA_DIR, SECRET_KEY, …).',
+  '--json prints one JSON document to stdout instead of text. --help shows help.',
+  'Exit status: 0 done, 1 failed (nothing was changed), 2 wrong command line.',
+];
+
+/** The overview, or the commands of one group (`user`, `client`, `keys`). */
+export function overview(group?: string): string {
+  const names = Object.keys(COMMAND_HELP).filter((name) => !group || name.split(' ')[0] === group);
+  return [
+    'Usage: stepup [--json] <command> [arguments]',
+    '',
+    'Commands:',
+    ...names.map((name) => `  stepup ${COMMAND_HELP[name]?.synopsis}`),
+    '',
+    ...COMMON,
+    '',
+  ].join('\n');
+}
+
+/** The help of one command. */
+export function commandHelp(name: string): string {
+  const help = COMMAND_HELP[name];
+  if (!help) return overview();
+  return [
+    `Usage: stepup ${help.synopsis} [--json]`,
+    '',
+    help.description,
+    ...(help.options ? ['', 'Options:', ...help.options.map((line) => `  ${line}`)] : []),
+    '',
+    ...COMMON,
+    '',
+  ].join('\n');
+}
+
+/** The short text printed with a usage error: the synopsis of the command, or of all. */
+export function shortUsage(name?: string): string {
+  const help = name ? COMMAND_HELP[name] : undefined;
+  if (help) return `Usage: stepup ${help.synopsis} [--json]\nRun \`stepup ${name} --help\` for more.\n`;
+  return `${Object.keys(COMMAND_HELP).map((n, i) => `${i === 0 ? 'Usage:' : '      '} stepup ${COMMAND_HELP[n]?.synopsis}`).join('\n')}\nRun \`stepup --help\` for more.\n`;
+}
