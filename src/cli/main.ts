@@ -36,6 +36,8 @@ interface Command {
   /** Names of the positional arguments, all required. */
   args: readonly string[];
   options: ParseArgsOptionsConfig;
+  /** Whether it uses Redis; the others get the in-process store, so a Redis outage cannot slow them. */
+  shortLived?: true;
   run(args: string[], values: Values, context: CommandContext): Promise<object>;
 }
 
@@ -71,6 +73,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'user unlock': {
     args: ['username'],
     options: {},
+    shortLived: true,
     run: ([username], _values, { config, storage, out }) =>
       unlockUser({ storage, argon2: config.argon2, lockout: config.lockout }, { username: username as string }, out),
   },
@@ -110,6 +113,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   'keys rotate': {
     args: [],
     options: {},
+    shortLived: true,
     run: (_args, _values, { storage, out }) => rotateKeys({ storage }, out),
   },
 };
@@ -200,10 +204,12 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   let storage: Storage | undefined;
   try {
     const config = loadConfig(env);
+    const { command } = invocation;
     // Commands other than `migrate` never change the schema; a missing one is reported as such.
     // Redis connection errors surface in the command that needs Redis, not as events.
-    storage = await openStorage(config, { migrate: false, onStoreError: () => {} });
-    const result = await invocation.command.run(invocation.args, invocation.values, { config, storage, out, stdin: io.stdin });
+    storage = await openStorage(command.shortLived ? config : { ...config, redisUrl: undefined }, { migrate: false, onStoreError: () => {} });
+    quietDatabaseWarnings(storage);
+    const result = await command.run(invocation.args, invocation.values, { config, storage, out, stdin: io.stdin });
     if (invocation.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return EXIT.ok;
   } catch (error) {
@@ -218,4 +224,15 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   } finally {
     await storage?.close();
   }
+}
+
+/**
+ * knex prints a failed connection attempt, stack and all, with `console.log` (to stdout, where
+ * it would break `--json`) before the query fails with the same error, which main reports in
+ * one line. `openDatabase()` takes no logger, so its warning hook (the `log.warn` of knex's
+ * configuration, kept as `_warn` on the client's logger) is set here.
+ */
+function quietDatabaseWarnings(storage: Storage): void {
+  const logger = (storage.db.client as { logger?: { _warn?: (message: unknown) => void } }).logger;
+  if (logger) logger._warn = () => {};
 }

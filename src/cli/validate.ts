@@ -89,7 +89,10 @@ export function checkClientSecret(secret: string): string {
 
 /** One of a fixed list of values, with a message that lists them. */
 export function checkOneOf<T extends string>(value: string, allowed: readonly T[], option: string): T {
-  if (!(allowed as readonly string[]).includes(value)) invalid(`${option} must be ${allowed.join(' or ')}, got "${printable(value)}"`);
+  if (!(allowed as readonly string[]).includes(value)) {
+    const choices = allowed.length > 2 ? `one of ${allowed.join(', ')}` : allowed.join(' or ');
+    invalid(`${option} must be ${choices}, got "${printable(value)}"`);
+  }
   return value as T;
 }
 

@@ -183,6 +183,6 @@ function describe(client: ClientSummary): string[] {
     `grant types: ${client.grant_types.join(', ')}`,
     ...(client.redirect_uris.length ? [`redirect URIs: ${client.redirect_uris.join(' ')}`] : []),
     ...(client.post_logout_redirect_uris.length ? [`post-logout redirect URIs: ${client.post_logout_redirect_uris.join(' ')}`] : []),
-    `id_token signed with ${client.id_token_signed_response_alg}`,
+    ...(client.grant_types.includes('authorization_code') ? [`id_token signed with ${client.id_token_signed_response_alg}`] : []),
   ].map((text) => printable(text, Infinity));
 }
