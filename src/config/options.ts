@@ -57,7 +57,7 @@ export const OPTIONS = [
     env: 'SECRET_KEY',
     kind: 'secret',
     default: undefined,
-    description: 'At least 32 characters. Encrypts secrets at rest (signing keys, client secrets, TOTP seeds) and signs cookies; the same on every node. Generated into `DATA_DIR` in embedded mode, required otherwise.',
+    description: 'At least 32 characters. Encrypts secrets at rest (signing keys, client secrets) and signs cookies and CSRF tokens; the same on every node. Generated into `DATA_DIR` in embedded mode, required otherwise.',
   },
   {
     env: 'NODE_ENV',

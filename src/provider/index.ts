@@ -71,7 +71,8 @@ export function createProvider(options: ProviderOptions): Provider {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
+      // A client may introspect the tokens issued to it, no one else's.
+      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       dPoP: { enabled: true, nonceSecret: options.dpopNonceSecret },

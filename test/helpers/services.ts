@@ -30,7 +30,7 @@ async function probePostgres(): Promise<boolean> {
     await db.raw('select 1');
     return true;
   } catch (error) {
-    if (required) throw new Error(`STEPUP_REQUIRE_SERVICES=1 but Postgres at ${postgresUrl} does not answer: ${(error as Error).message}`);
+    if (required) throw new Error(`STEPUP_REQUIRE_SERVICES=1 but Postgres at ${postgresUrl} does not answer: ${(error as Error).message}`, { cause: error });
     notice(`Postgres at ${postgresUrl} does not answer; using embedded PGlite`);
     return false;
   } finally {
@@ -45,7 +45,7 @@ async function probeRedis(): Promise<boolean> {
     await redis.connect();
     return (await redis.ping()) === 'PONG';
   } catch (error) {
-    if (required) throw new Error(`STEPUP_REQUIRE_SERVICES=1 but Redis at ${redisUrl} does not answer: ${(error as Error).message}`);
+    if (required) throw new Error(`STEPUP_REQUIRE_SERVICES=1 but Redis at ${redisUrl} does not answer: ${(error as Error).message}`, { cause: error });
     notice(`Redis at ${redisUrl} does not answer; using the in-process store`);
     return false;
   } finally {

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import * as client from 'openid-client';
 
 import type { Idp } from '../../src/app.ts';
-import { Browser, readForm } from '../helpers/browser.ts';
+import type { Browser} from '../helpers/browser.ts';
+import { readForm } from '../helpers/browser.ts';
 
 export const REDIRECT_URI = 'http://127.0.0.1:9/cb';
 export const POST_LOGOUT_URI = 'http://127.0.0.1:9/logged-out';

@@ -9,13 +9,15 @@
  * - digits: `Key/AlgorithmParameters/ResponseFormat/@Length` (§4.3.4), `Encoding` DECIMAL;
  *   6 when absent;
  * - hash: `Key/AlgorithmParameters/Suite` (§4.3.4), e.g. `HMAC-SHA256`; SHA1 when absent;
- * - period: `Key/Data/TimeInterval` (§4.3.5), 30 when absent; `Key/Data/Time`, when present,
- *   must be 0 (T0 = the Unix epoch, RFC 6238 §4.1), since the rules use no other T0;
- * - secret: `Key/Data/Secret`, a base64 `PlainValue` or an `EncryptedValue` (§4.3.5).
+ * - period: `Key/Data/TimeInterval` (§4.1), 30 when absent. `Key/Data/Time`, when present,
+ *   must be 0: §4.1 leaves its meaning to the algorithm, TOTP token vendors write 0 (T0 = the
+ *   Unix epoch, RFC 6238 §4.1), and the rules here know no other T0, so anything else is
+ *   refused rather than guessed at. `TimeDrift` is ignored: binding measures the drift;
+ * - secret: `Key/Data/Secret`, a base64 `PlainValue` or an `EncryptedValue` (§4.1, §4.2).
  *
  * Encrypted files (§6.1): the values are encrypted under a pre-shared key named in
- * `EncryptionKey/ds:KeyName`, with AES-CBC, the IV prepended to the ciphertext and PKCS#7
- * padding. Because CBC has no integrity of its own, §6.1.1 requires a `MACMethod` whose
+ * `EncryptionKey/ds:KeyName`, with AES-CBC, the IV prepended to the ciphertext (§4.2.1) and
+ * PKCS#7 padding. Because CBC has no integrity of its own, §6.1.1 requires a `MACMethod` whose
  * `MACKey` is itself encrypted with the pre-shared key, and a `ValueMAC` beside each encrypted
  * value: an HMAC over the whole `CipherValue` (IV + ciphertext). The MAC is checked before
  * anything is decrypted, so a tampered file never reaches the decryption.
@@ -46,7 +48,7 @@ export interface ParseTokenPskcOptions {
 /** `Key/@Algorithm` values naming TOTP: the URN vendors use, and the PSKC profiles draft's. */
 const TOTP_ALGORITHM_URIS = ['urn:ietf:params:xml:ns:keyprov:pskc:totp', 'urn:ietf:params:xml:ns:keyprov:pskc#totp'];
 
-/** Block ciphers with an IV-prefixed CBC layout (XML Encryption §5.2), by algorithm URI. */
+/** AES-CBC with the IV prefixed (RFC 6030 §4.2.1, XML Encryption §5.2), by algorithm URI. */
 const CBC_CIPHERS: Record<string, { name: string; keyBytes: number }> = {
   'http://www.w3.org/2001/04/xmlenc#aes128-cbc': { name: 'aes-128-cbc', keyBytes: 16 },
   'http://www.w3.org/2001/04/xmlenc#aes192-cbc': { name: 'aes-192-cbc', keyBytes: 24 },
@@ -119,7 +121,7 @@ export function parseTokenPskc(options: ParseTokenPskcOptions): ImportResult {
   }
   const version = root.getAttribute('Version');
   if (version !== '1.0') {
-    // RFC 6030 §4: "The Version attribute ... MUST be set to 1.0" for this specification.
+    // RFC 6030 §4: the Version of a container written to this specification is 1.0.
     return {
       ok: false,
       errors: [{
@@ -347,7 +349,7 @@ function readIntegerValue(
 }
 
 /**
- * A `Data` child's value (RFC 6030 §4.3.5): `PlainValue` as text, or `EncryptedValue` checked
+ * A `Data` child's value (RFC 6030 §4.1, §4.2): `PlainValue` as text, or `EncryptedValue` checked
  * against its `ValueMAC` and then decrypted (§6.1, §6.1.1).
  */
 function readDataValue(element: Element, name: string, code: ImportErrorCode, protection: Protection): DataValue {
@@ -403,14 +405,18 @@ function readCipher(element: Element): Cipher | CryptoFailure {
   }
   const cipherData = childElement(element, NS.xenc, 'CipherData');
   const data = decodeBase64(textOf(cipherData ? childElement(cipherData, NS.xenc, 'CipherValue') : undefined) ?? '');
-  // IV first, then at least one block (XML Encryption §5.2); CBC output is whole blocks.
+  // IV first, then at least one block (RFC 6030 §4.2.1); CBC output is whole blocks.
   if (data === null || data.length < 2 * AES_BLOCK || data.length % AES_BLOCK !== 0) {
     return { ok: false, code: 'decryption', da: 'CipherValue er ikke IV + hele AES-blokke i base64', en: 'CipherValue is not base64 of an IV and whole AES blocks' };
   }
   return { ok: true, cipher: { ...spec, uri }, data };
 }
 
-/** Decrypts AES-CBC with the IV prepended and PKCS#7 padding (XML Encryption §5.2). */
+/**
+ * Decrypts AES-CBC with the IV prepended and PKCS#7 padding, checked in full by OpenSSL. Only
+ * reached after the value's MAC has been verified (or for the MAC key, which has none), so a
+ * padding failure tells an attacker nothing about a ciphertext they could not have made.
+ */
 function decryptCipher(cipher: Cipher, key: Uint8Array): { ok: true; bytes: Uint8Array } | CryptoFailure {
   if (key.length !== cipher.cipher.keyBytes) {
     return {

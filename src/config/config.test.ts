@@ -1,0 +1,60 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { expect } from 'chai';
+
+import { ConfigError, loadConfig } from './index.ts';
+import { OPTIONS } from './options.ts';
+
+const SECRET = 'x'.repeat(32);
+
+function failure(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('uses the documented defaults, generating SECRET_KEY into DATA_DIR in embedded mode', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'stepup-config-'));
+    const config = loadConfig({ DATA_DIR: dataDir });
+    expect(config.issuer).to.equal('http://localhost:3000');
+    expect(config.port).to.equal(3000);
+    expect(config.databaseUrl).to.equal(undefined);
+    expect(config.argon2).to.deep.equal({ memoryCost: 19456, timeCost: 2, parallelism: 1 });
+    expect(config.secretKeyGenerated).to.equal(true);
+    expect(readFileSync(join(dataDir, 'secret-key'), 'utf8').trim()).to.equal(config.secretKey);
+    expect(statSync(join(dataDir, 'secret-key')).mode & 0o777).to.equal(0o600);
+    expect(loadConfig({ DATA_DIR: dataDir }).secretKey).to.equal(config.secretKey);
+  });
+
+  it('names the variable that is wrong', () => {
+    expect(failure({ PORT: 'eighty' }).variable).to.equal('PORT');
+    expect(failure({ ISSUER: 'not a url', SECRET_KEY: SECRET }).variable).to.equal('ISSUER');
+    expect(failure({ SECRET_KEY: 'short' }).variable).to.equal('SECRET_KEY');
+    expect(failure({ ARGON2_MEMORY_KIB: '4096', SECRET_KEY: SECRET }).message).to.match(/ARGON2_MEMORY_KIB: must be at least 19456/);
+    expect(failure({ DATABASE_URL: 'mysql://db/x', SECRET_KEY: SECRET }).variable).to.equal('DATABASE_URL');
+    expect(failure({ DATABASE_URL: 'postgres://db/x' }).variable).to.equal('SECRET_KEY');
+  });
+
+  it('refuses embedded storage, a generated key and a non-https issuer in production', () => {
+    const production = { NODE_ENV: 'production', ISSUER: 'https://login.kommune.dk', DATABASE_URL: 'postgres://db/idp', REDIS_URL: 'redis://cache', SECRET_KEY: SECRET };
+    expect(loadConfig(production).production).to.equal(true);
+    expect(failure({ ...production, ISSUER: 'http://login.kommune.dk' }).variable).to.equal('ISSUER');
+    expect(failure({ ...production, DATABASE_URL: '' }).variable).to.equal('DATABASE_URL');
+    expect(failure({ ...production, REDIS_URL: '' }).variable).to.equal('REDIS_URL');
+    expect(failure({ ...production, SECRET_KEY: '' }).variable).to.equal('SECRET_KEY');
+  });
+
+  it('is documented: the README configuration table names exactly these variables', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));
+    const documented = [...table.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((match) => match[1]);
+    expect(documented).to.deep.equal(OPTIONS.map((option) => option.env));
+  });
+});

@@ -1,0 +1,58 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { expect } from 'chai';
+
+const SERVER = new URL('../../src/server.ts', import.meta.url).pathname;
+
+function start(env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [SERVER], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  return { child, output: () => output };
+}
+
+describe('standalone server', function () {
+  this.timeout(60_000);
+
+  it('stops with one clear line naming a wrong variable', async () => {
+    const { child, output } = start({ PORT: 'eighty', DATA_DIR: mkdtempSync(join(tmpdir(), 'stepup-srv-')) });
+    const [code] = await once(child, 'exit');
+    expect(code).to.equal(1);
+    expect(output().trim()).to.equal('stepup-idp: configuration error: PORT: must be a whole number, got "eighty"');
+  });
+
+  it('starts with embedded storage, seeds the demo once, serves discovery and shuts down on SIGTERM', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const dataDir = mkdtempSync(join(tmpdir(), 'stepup-srv-'));
+    const env = { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+    const { child, output } = start(env);
+    let ready: Response | undefined;
+    for (let i = 0; i < 200 && !ready?.ok; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+    }
+    expect(ready?.status).to.equal(200);
+    expect(output()).to.match(/Demo user created: username "demo", password "[\w-]{12}"/);
+    const discovery = (await (await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).json()) as { issuer: string };
+    expect(discovery.issuer).to.equal(`http://127.0.0.1:${port}`);
+    expect((await fetch(`http://127.0.0.1:${port}/demo`)).status).to.equal(200);
+
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).to.equal(0);
+
+    const again = start(env);
+    for (let i = 0; i < 200; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok) break;
+    }
+    again.child.kill('SIGTERM');
+    await once(again.child, 'exit');
+    expect(again.output()).to.not.include('Demo user created');
+  });
+});
