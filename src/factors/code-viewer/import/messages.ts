@@ -18,6 +18,7 @@ export function bilingual(da: string, en: string): string {
 const or = (values: readonly (string | number)[], word: string): string =>
   values.length > 1 ? `${values.slice(0, -1).join(', ')} ${word} ${values.at(-1)}` : String(values[0]);
 
+/** Messages shared by the CSV and PSKC importers; the format-specific ones live beside their checks. */
 export const MESSAGES = {
   noTokens: bilingual('Filen indeholder ingen kodevisere', 'The file contains no tokens'),
   secretMissing: bilingual('Hemmeligheden mangler', 'The secret is missing'),
