@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+
+import { expect } from 'chai';
+
+import { createPasswordLogin } from '../../src/auth/password-login.ts';
+import { verifyPassword } from '../../src/auth/password-hash.ts';
+import { configWith } from '../../src/config/index.ts';
+import { createMemoryStore } from '../../src/store/short-lived/memory.ts';
+import { createRedisStore } from '../../src/store/short-lived/redis.ts';
+import type { ShortLivedStore } from '../../src/store/short-lived/types.ts';
+import { createCliBacking, SECRET_KEY, type CliBacking } from './run.ts';
+
+const PASSWORD = 'Vinter-i-Viborg-2026';
+
+/** A username no other test (or run, on a shared Redis) uses. */
+const unique = (base: string) => `${base}-${randomBytes(3).toString('hex')}`;
+
+const config = configWith({ secretKey: SECRET_KEY });
+
+describe('stepup user', function () {
+  let backing: CliBacking;
+
+  before(async () => {
+    backing = await createCliBacking();
+    await backing.migrate();
+  });
+  after(async () => backing?.cleanup());
+
+  const countUsers = () => backing.inspect((_db, { users }) => users.count());
+
+  /** A password login as the server does it, on the suite's database and the given store. */
+  const logIn = (store: ShortLivedStore, input: { username: string; password: string; ip: string }, maxFailures = config.lockout.maxFailures) =>
+    backing.inspect((_db, { users, audit }) =>
+      createPasswordLogin({ users, store, audit, argon2: config.argon2, limits: { ...config.lockout, maxFailures } }).login(input));
+
+  describe('add', () => {
+    it('stores an argon2id hash of the first line on stdin that verifies, and audits without the password', async () => {
+      const username = unique('anna');
+      const result = await backing.run(['user', 'add', username, '--name', 'Anna Andersen', '--email', 'anna@viborg.dk', '--password-stdin'], { stdin: `${PASSWORD}\nignored second line\n` });
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.include(`Added user ${username}`);
+      expect(result.stderr).to.equal('');
+
+      await backing.inspect(async (_db, { users, events }) => {
+        const user = await users.findByUsername(username);
+        expect(user).to.include({ username, displayName: 'Anna Andersen', email: 'anna@viborg.dk', status: 'active' });
+        expect(user?.passwordHash).to.match(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+        expect(await verifyPassword(user?.passwordHash as string, PASSWORD)).to.equal(true);
+        expect(await verifyPassword(user?.passwordHash as string, `${PASSWORD}\n`)).to.equal(false);
+        expect(await verifyPassword(user?.passwordHash as string, 'ignored second line')).to.equal(false);
+
+        const created = (await events('user.created')).filter((event) => event.userId === user?.id);
+        expect(created).to.have.length(1);
+        expect(created[0]).to.include({ actor: 'cli', username });
+        expect(JSON.stringify(created[0])).not.to.include(PASSWORD);
+        expect(JSON.stringify(created[0])).not.to.include('argon2');
+      });
+    });
+
+    it('strips a Windows line ending from the password', async () => {
+      const username = unique('bent');
+      const result = await backing.run(['user', 'add', username, '--password-stdin'], { stdin: `${PASSWORD}\r\n` });
+      expect(result.code, result.stderr).to.equal(0);
+      const hash = await backing.inspect(async (_db, { users }) => (await users.findByUsername(username))?.passwordHash);
+      expect(await verifyPassword(hash as string, PASSWORD)).to.equal(true);
+    });
+
+    it('prints the new user as one JSON document with --json', async () => {
+      const username = unique('carl');
+      const result = await backing.run(['user', 'add', username, '--json', '--password-stdin'], { stdin: PASSWORD });
+      expect(result.code, result.stderr).to.equal(0);
+      const { user } = JSON.parse(result.stdout) as { user: Record<string, unknown> };
+      const stored = await backing.inspect(async (_db, { users }) => users.findByUsername(username));
+      expect(user).to.deep.equal({ id: stored?.id, username, name: null, email: null, status: 'active', hasPassword: true });
+    });
+
+    it('adds a user without a password when --password-stdin is not given', async () => {
+      const username = unique('dina');
+      const result = await backing.run(['user', 'add', username]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.match(/no password yet/);
+      const stored = await backing.inspect(async (_db, { users }) => users.findByUsername(username));
+      expect(stored?.passwordHash).to.equal(null);
+    });
+
+    it('refuses a username taken in another letter case, writing nothing', async () => {
+      const username = unique('erik');
+      expect((await backing.run(['user', 'add', username, '--password-stdin'], { stdin: PASSWORD })).code).to.equal(0);
+      const [usersBefore, eventsBefore] = await backing.inspect(async (_db, { users, events }) => [await users.count(), (await events('user.created')).length]);
+
+      const result = await backing.run(['user', 'add', username.toUpperCase(), '--password-stdin'], { stdin: 'another password' });
+      expect(result.code).to.equal(1);
+      expect(result.stderr).to.equal(`stepup: the username "${username.toUpperCase()}" is taken (by "${username}"; usernames ignore letter case)\n`);
+      expect(result.stdout).to.equal('');
+      const [usersAfter, eventsAfter] = await backing.inspect(async (_db, { users, events }) => [await users.count(), (await events('user.created')).length]);
+      expect(usersAfter).to.equal(usersBefore);
+      expect(eventsAfter).to.equal(eventsBefore);
+    });
+
+    const refusals: Array<[what: string, args: string[], stdin: string, message: RegExp]> = [
+      ['an empty password', ['--password-stdin'], '\n', /^stepup: the password on stdin is empty\n$/],
+      ['no password at all on stdin', ['--password-stdin'], '', /^stepup: the password on stdin is empty\n$/],
+      ['a malformed e-mail address', ['--email', 'anna@'], '', /^stepup: --email "anna@" is not an e-mail address\n$/],
+      ['an empty display name', ['--name', '  '], '', /^stepup: --name must be 1 to 200 characters\n$/],
+    ];
+    for (const [what, args, stdin, message] of refusals) {
+      it(`refuses ${what}, writing nothing`, async () => {
+        const before = await countUsers();
+        const username = unique('fie');
+        const result = await backing.run(['user', 'add', username, ...args], { stdin });
+        expect(result.code).to.equal(1);
+        expect(result.stderr).to.match(message);
+        expect(await countUsers()).to.equal(before);
+      });
+    }
+
+    for (const [what, username] of [['a space', 'a b'], ['a tab', 'a\tb'], ['a zero-width space', 'a\u200bb'], ['65 characters', 'x'.repeat(65)], ['nothing', '']] as const) {
+      it(`refuses a username with ${what}`, async () => {
+        const before = await countUsers();
+        const result = await backing.run(['user', 'add', username]);
+        expect(result.code).to.equal(1);
+        expect(result.stderr).to.match(/^stepup: username must /);
+        expect(await countUsers()).to.equal(before);
+      });
+    }
+
+    it('accepts a 64-character username with letters beyond ASCII', async () => {
+      const username = `ø${randomBytes(4).toString('hex')}${'å'.repeat(55)}`;
+      expect([...username]).to.have.length(64);
+      const result = await backing.run(['user', 'add', username]);
+      expect(result.code, result.stderr).to.equal(0);
+    });
+
+    it('is a usage error without a username (exit 2, usage on stderr)', async () => {
+      const result = await backing.run(['user', 'add']);
+      expect(result.code).to.equal(2);
+      expect(result.stderr).to.match(/^stepup: missing <username>\nUsage: stepup user add <username>/);
+      expect(result.stdout).to.equal('');
+    });
+  });
+
+  describe('lock and unlock', () => {
+    let username: string;
+
+    beforeEach(async () => {
+      username = unique('gitte');
+      const added = await backing.run(['user', 'add', username, '--password-stdin'], { stdin: PASSWORD });
+      expect(added.code, added.stderr).to.equal(0);
+    });
+
+    const statusOf = () => backing.inspect(async (_db, { users }) => (await users.findByUsername(username))?.status);
+    const eventsOf = (type: 'user.locked' | 'user.unlocked') =>
+      backing.inspect(async (_db, { events }) => (await events(type)).filter((event) => event.username === username));
+
+    it('locks: the status becomes locked, a password login is refused, and user.locked is audited once', async () => {
+      // Another letter case finds the same employee.
+      const result = await backing.run(['user', 'lock', username.toUpperCase()]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(await statusOf()).to.equal('locked');
+      const locked = await eventsOf('user.locked');
+      expect(locked).to.have.length(1);
+      expect(locked[0]).to.deep.include({ actor: 'cli', details: { reason: 'admin' } });
+
+      expect(await logIn(createMemoryStore(), { username, password: PASSWORD, ip: '192.0.2.1' })).to.deep.equal({ ok: false, reason: 'disabled' });
+
+      const again = await backing.run(['user', 'lock', username, '--json']);
+      expect(again.code, again.stderr).to.equal(0);
+      expect(JSON.parse(again.stdout)).to.deep.include({ changed: false });
+      expect(await eventsOf('user.locked')).to.have.length(1);
+    });
+
+    it('unlocks: the status becomes active again and user.unlocked is audited', async () => {
+      expect((await backing.run(['user', 'lock', username])).code).to.equal(0);
+      const result = await backing.run(['user', 'unlock', username, '--json']);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(JSON.parse(result.stdout)).to.deep.include({ statusWas: 'locked', automaticLockSeconds: 0 });
+      expect(await statusOf()).to.equal('active');
+      const unlocked = await eventsOf('user.unlocked');
+      expect(unlocked).to.have.length(1);
+      expect(unlocked[0]).to.deep.include({ actor: 'cli', details: { statusWas: 'locked', automaticLockSeconds: 0 } });
+    });
+
+    it('unlock lifts an automatic lockout kept in Redis', async function () {
+      if (!backing.redisUrl) return this.skip(); // the in-process store is per process; only Redis is shared
+      // The same key prefix as the command (and the server) use by default.
+      const store = createRedisStore({ url: backing.redisUrl, keyPrefix: 'stepup:' });
+      try {
+        // One failure locks (maxFailures 1); then even the right password is refused.
+        expect(await logIn(store, { username, password: 'wrong', ip: '192.0.2.2' }, 1)).to.deep.equal({ ok: false, reason: 'wrong-password' });
+        expect(await logIn(store, { username, password: PASSWORD, ip: '192.0.2.2' }, 1)).to.deep.equal({ ok: false, reason: 'locked' });
+
+        const result = await backing.run(['user', 'unlock', username, '--json']);
+        expect(result.code, result.stderr).to.equal(0);
+        const output = JSON.parse(result.stdout) as { statusWas: string; automaticLockSeconds: number };
+        expect(output.statusWas).to.equal('active');
+        expect(output.automaticLockSeconds).to.be.greaterThan(0);
+        expect(await logIn(store, { username, password: PASSWORD, ip: '192.0.2.3' }, 1)).to.include({ ok: true });
+        expect((await eventsOf('user.unlocked'))[0]?.details).to.deep.equal({ statusWas: 'active', automaticLockSeconds: output.automaticLockSeconds });
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('refuses an unknown user with exit 1', async () => {
+      for (const command of ['lock', 'unlock']) {
+        const result = await backing.run(['user', command, unique('nobody'), '--json']);
+        expect(result.code).to.equal(1);
+        expect(result.stderr).to.match(/^stepup: there is no user "nobody-[0-9a-f]{6}"\n$/);
+        expect(JSON.parse(result.stdout)).to.deep.include({ error: { code: 'not_found', message: result.stderr.slice('stepup: '.length, -1) } });
+      }
+    });
+  });
+});
