@@ -51,7 +51,7 @@ export async function rotateKeys(
   }));
 
   out.line('Rotated the signing keys. New current keys:');
-  for (const key of published.filter((k) => kids.includes(k.kid))) out.line(`  ${key.alg} ${key.kid}`);
+  for (const key of kids.map((kid) => published.find((k) => k.kid === kid))) if (key) out.line(`  ${key.alg} ${key.kid}`);
   const retired = published.filter((key) => key.state === 'retired');
   if (retired.length) {
     out.line(`Still published for up to ${RETIRED_KEY_SECONDS / 3600} h, so tokens they signed verify:`);
