@@ -101,7 +101,12 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     logger.info({ kids: next.kids }, 'signing keys reloaded');
   };
   const reloadQuietly = () => reloadKeys().catch((error: unknown) => logger.error({ err: error }, 'reloading signing keys failed'));
-  const unsubscribe = await storage.shortLived.subscribe(KEYS_CHANGED_CHANNEL, () => void reloadQuietly());
+  // Without Redis at start the node still serves (and /readyz says 503); the periodic check
+  // below picks up rotations the subscription would have announced.
+  const unsubscribe = await storage.shortLived.subscribe(KEYS_CHANGED_CHANNEL, () => void reloadQuietly()).catch((error: unknown) => {
+    logger.warn({ err: error }, 'cannot subscribe to key rotation events; relying on the periodic check');
+    return async () => {};
+  });
   const keyCheck = setInterval(reloadQuietly, options.keyCheckIntervalMs ?? 60_000);
   const cleanup = setInterval(() => {
     deleteExpiredPayloads(storage.db).catch((error: unknown) => logger.warn({ err: error }, 'deleting expired payloads failed'));

@@ -58,11 +58,14 @@ export function createDemoRouter(options: { issuer: string; render: Renderer }):
     const { codeVerifier, state } = JSON.parse(transaction) as { codeVerifier: string; state: string };
     const currentUrl = new URL(ctx.originalUrl, new URL(options.issuer).origin);
     const tokens = await client.authorizationCodeGrant(config, currentUrl, { pkceCodeVerifier: codeVerifier, expectedState: state });
-    const claims = tokens.claims() ?? {};
+    const claims = tokens.claims() ?? { sub: '' };
     const idToken = tokens.id_token as string;
     const header = JSON.parse(Buffer.from(idToken.split('.')[0] as string, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+    const rows = (entries: object) => Object.entries(entries).map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]);
     options.render(ctx, 'demo', {
-      claims: Object.entries(claims).map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]),
+      claims: rows(claims),
+      userinfo: rows(userinfo),
       header: JSON.stringify(header),
       logoutHref: client.buildEndSessionUrl(config, { id_token_hint: idToken, post_logout_redirect_uri: `${options.issuer}/demo` }).href,
       loginHref: 'login',

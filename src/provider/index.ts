@@ -71,9 +71,8 @@ export function createProvider(options: ProviderOptions): Provider {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
-      // A client may introspect the tokens issued to it, no one else's.
-      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
-      revocation: { enabled: true },
+      introspection: { enabled: true, allowedPolicy: ownTokensOnly },
+      revocation: { enabled: true, allowedPolicy: ownTokensOnly },
       userinfo: { enabled: true },
       dPoP: { enabled: true, nonceSecret: options.dpopNonceSecret },
       rpInitiatedLogout: {
@@ -100,6 +99,11 @@ export function createProvider(options: ProviderOptions): Provider {
     renderError: options.pages.renderError,
   });
   return provider;
+}
+
+/** A client may introspect and revoke the tokens issued to it, no one else's. */
+async function ownTokensOnly(_ctx: unknown, client: { clientId: string }, token: { clientId?: string | undefined }) {
+  return token.clientId === client.clientId;
 }
 
 /** oidc-provider wants an adapter class constructed per model name; ours are factories. */

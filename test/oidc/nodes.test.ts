@@ -110,3 +110,19 @@ describe('embedding and several nodes', function () {
     });
   });
 });
+
+describe('readiness', () => {
+  it('answers 503 on /readyz while Redis is unreachable, 200 on /healthz', async function () {
+    const backing = await createBacking();
+    const running = await startIdp({ ...backing, redisUrl: 'redis://127.0.0.1:1' });
+    try {
+      const ready = await fetch(`${running.url}/readyz`);
+      expect(ready.status).to.equal(503);
+      expect(await ready.json()).to.deep.include({ status: 'unavailable', redis: false });
+      expect((await fetch(`${running.url}/healthz`)).status).to.equal(200);
+    } finally {
+      await running.stop();
+      await backing.cleanup();
+    }
+  });
+});

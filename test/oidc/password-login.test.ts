@@ -171,6 +171,14 @@ describe('OIDC login with a password, end to end with openid-client', function (
     expect(failures.map((event) => event.details?.reason).sort()).to.deep.equal(['unknown-user', 'wrong-password']);
   });
 
+  it('rehashes a password stored with older argon2 parameters at the next login', async () => {
+    const { hashPassword } = await import('../../src/auth/password-hash.ts');
+    const old = await running.idp.storage.users.add({ username: 'gammel', passwordHash: await hashPassword(PASSWORD, { memoryCost: 8192, timeCost: 1, parallelism: 1 }) });
+    await logIn(config, new Browser(), { username: 'gammel', password: PASSWORD });
+    const after = await running.idp.storage.users.findById(old.id);
+    expect(after?.passwordHash).to.match(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  });
+
   it('never writes the password to a log line', () => {
     expect(running.logs.length).to.be.greaterThan(10);
     expect(running.logs.filter((line) => line.includes(PASSWORD) || line.includes('Forkert-Kode-123'))).to.deep.equal([]);

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 
 import { expect } from 'chai';
 
+import { Browser, readForm } from '../helpers/browser.ts';
+
 const SERVER = new URL('../../src/server.ts', import.meta.url).pathname;
 
 function start(env: Record<string, string>): { child: ChildProcess; output: () => string } {
@@ -40,7 +42,15 @@ describe('standalone server', function () {
     expect(output()).to.match(/Demo user created: username "demo", password "[\w-]{12}"/);
     const discovery = (await (await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`)).json()) as { issuer: string };
     expect(discovery.issuer).to.equal(`http://127.0.0.1:${port}`);
-    expect((await fetch(`http://127.0.0.1:${port}/demo`)).status).to.equal(200);
+    // The demo relying party runs a whole code + PKCE login with the printed password.
+    const password = /password "([\w-]{12})"/.exec(output())?.[1] as string;
+    const browser = new Browser();
+    const { response: loginPage, url: loginUrl } = await browser.follow(`http://127.0.0.1:${port}/demo/login`);
+    const form = readForm(await loginPage.text(), loginUrl);
+    const { response: demoPage } = await browser.submit(form.action, { ...form.fields, username: 'demo', password });
+    const html = await demoPage.text();
+    expect(html).to.include('<dt>preferred_username</dt><dd>demo</dd>');
+    expect(html).to.include('<dt>amr</dt><dd>[&quot;pwd&quot;]</dd>');
 
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
