@@ -4,9 +4,7 @@
  */
 import { TOTP_DEFAULTS } from './defaults.ts';
 import {
-  assertInteger,
-  assertNow,
-  assertTotpToken,
+  checkedToken,
   findMatchingSteps,
   nearestStep,
   normaliseCode,
@@ -65,17 +63,7 @@ export type ResyncTotpResult =
  */
 export function resyncTotp(options: ResyncTotpOptions): ResyncTotpResult {
   const { code1, code2, now, drift = 0, window = TOTP_DEFAULTS.resyncWindow, lastStep } = options;
-  const token: TotpToken = {
-    secret: options.secret,
-    algorithm: options.algorithm,
-    digits: options.digits,
-    period: options.period,
-  };
-  assertTotpToken(token);
-  assertNow(now);
-  assertInteger('drift', drift);
-  assertInteger('window', window, 0);
-  if (lastStep !== null) assertInteger('lastStep', lastStep, 0);
+  const token = checkedToken({ ...options, now, drift, window, lastStep });
 
   const first = normaliseCode(code1, token.digits);
   const second = normaliseCode(code2, token.digits);

@@ -88,6 +88,22 @@ export function assertNow(now: number): void {
  *
  * @param now - Epoch milliseconds, from the caller's clock.
  */
+/**
+ * The token part of a rule's options, after checking it and the numbers every rule shares, so
+ * each rule starts from the same validated inputs.
+ *
+ * @throws {TypeError} when the token or a numeric option is invalid.
+ */
+export function checkedToken(options: TotpToken & { now: number; drift: number; window: number; lastStep: number | null }): TotpToken {
+  const token: TotpToken = { secret: options.secret, algorithm: options.algorithm, digits: options.digits, period: options.period };
+  assertTotpToken(token);
+  assertNow(options.now);
+  assertInteger('drift', options.drift);
+  assertInteger('window', options.window, 0);
+  if (options.lastStep !== null) assertInteger('lastStep', options.lastStep, 0);
+  return token;
+}
+
 export function timeStepAt(now: number, period: TotpPeriod): number {
   return Math.floor(now / (period * 1000));
 }

@@ -4,9 +4,7 @@
  */
 import { TOTP_DEFAULTS } from './defaults.ts';
 import {
-  assertInteger,
-  assertNow,
-  assertTotpToken,
+  checkedToken,
   findMatchingSteps,
   nearestStep,
   normaliseCode,
@@ -70,17 +68,7 @@ export type VerifyTotpResult =
  */
 export function verifyTotp(options: VerifyTotpOptions): VerifyTotpResult {
   const { code, now, drift = 0, window = TOTP_DEFAULTS.verifyWindow, lastStep } = options;
-  const token: TotpToken = {
-    secret: options.secret,
-    algorithm: options.algorithm,
-    digits: options.digits,
-    period: options.period,
-  };
-  assertTotpToken(token);
-  assertNow(now);
-  assertInteger('drift', drift);
-  assertInteger('window', window, 0);
-  if (lastStep !== null) assertInteger('lastStep', lastStep, 0);
+  const token = checkedToken({ ...options, now, drift, window, lastStep });
 
   const typed = normaliseCode(code, token.digits);
   if (typed === null) return { verified: false, reason: 'malformed' };
