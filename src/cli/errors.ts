@@ -37,7 +37,7 @@ export class CliError extends Error {
 
 /** The command line is wrong: main prints the usage text and exits with 2. */
 export class UsageError extends CliError {
-  /** The command whose usage applies, or undefined for the top-level usage. */
+  /** The command (or command group) whose usage applies, or undefined for the top-level usage. */
   readonly command: string | undefined;
 
   constructor(message: string, command?: string) {

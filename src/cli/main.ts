@@ -149,7 +149,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   if (GROUPS.has(word)) {
     if (sub === undefined || sub.startsWith('-')) {
       if (help || sub === '--help' || sub === '-h') return { help: overview(word) };
-      throw new UsageError(`which "${word}" command?`);
+      throw new UsageError(`which "${word}" command?`, word);
     }
     name = `${word} ${sub}`;
   }
@@ -166,7 +166,7 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
     }) as { values: Values; positionals: string[] };
   } catch (error) {
     // parseArgs explains itself in a sentence or two; the first is the one that matters.
-    throw new UsageError((error as Error).message.split(/(?<=\.) /)[0]?.replace(/\.$/, '') ?? 'wrong arguments', name);
+    throw new UsageError((error as Error).message.split(/(?<=\.)\s/)[0]?.replace(/\.$/, '') ?? 'wrong arguments', name);
   }
   if (help || parsed.values.help) return { help: commandHelp(name) };
   const { positionals } = parsed;

@@ -83,9 +83,12 @@ export function commandHelp(name: string): string {
   ].join('\n');
 }
 
-/** The short text printed with a usage error: the synopsis of the command, or of all. */
+/** The short text printed with a usage error: the synopsis of the command, of its group's commands, or of all. */
 export function shortUsage(name?: string): string {
   const help = name ? COMMAND_HELP[name] : undefined;
   if (help) return `Usage: stepup ${help.synopsis} [--json]\nRun \`stepup ${name} --help\` for more.\n`;
-  return `${Object.keys(COMMAND_HELP).map((n, i) => `${i === 0 ? 'Usage:' : '      '} stepup ${COMMAND_HELP[n]?.synopsis}`).join('\n')}\nRun \`stepup --help\` for more.\n`;
+  const inGroup = Object.keys(COMMAND_HELP).filter((n) => name !== undefined && n.startsWith(`${name} `));
+  const names = inGroup.length ? inGroup : Object.keys(COMMAND_HELP);
+  const more = inGroup.length ? `stepup ${name} --help` : 'stepup --help';
+  return `${names.map((n, i) => `${i === 0 ? 'Usage:' : '      '} stepup ${COMMAND_HELP[n]?.synopsis}`).join('\n')}\nRun \`${more}\` for more.\n`;
 }
