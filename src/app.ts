@@ -60,6 +60,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     ...options,
     migrate: options.migrate ?? true,
     onStoreError: (error) => logger.warn({ err: error }, 'short-lived store connection error'),
+    onDatabaseWarning: (message) => logger.warn({ detail: String(message).split('\n')[0] }, 'database warning'),
   });
   if (storage.shortLived.kind === 'memory') {
     logger.warn('no REDIS_URL: using the in-process session store; run one process only');

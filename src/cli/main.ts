@@ -208,7 +208,6 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     // Commands other than `migrate` never change the schema; a missing one is reported as such.
     // Redis connection errors surface in the command that needs Redis, not as events.
     storage = await openStorage(command.shortLived ? config : { ...config, redisUrl: undefined }, { migrate: false, onStoreError: () => {} });
-    quietDatabaseWarnings(storage);
     const result = await command.run(invocation.args, invocation.values, { config, storage, out, stdin: io.stdin });
     if (invocation.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return EXIT.ok;
@@ -224,15 +223,4 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   } finally {
     await storage?.close();
   }
-}
-
-/**
- * knex prints a failed connection attempt, stack and all, with `console.log` (to stdout, where
- * it would break `--json`) before the query fails with the same error, which main reports in
- * one line. `openDatabase()` takes no logger, so its warning hook (the `log.warn` of knex's
- * configuration, kept as `_warn` on the client's logger) is set here.
- */
-function quietDatabaseWarnings(storage: Storage): void {
-  const logger = (storage.db.client as { logger?: { _warn?: (message: unknown) => void } }).logger;
-  if (logger) logger._warn = () => {};
 }

@@ -35,6 +35,8 @@ export interface StorageOptions {
   /** Run migrations on open. */
   migrate?: boolean;
   onStoreError?: (error: Error) => void;
+  /** Told of knex's warnings (a failed connection attempt); silent by default. */
+  onDatabaseWarning?: (message: string) => void;
 }
 
 /**
@@ -43,7 +45,7 @@ export interface StorageOptions {
  */
 export async function openStorage(config: IdpConfig, options: StorageOptions = {}): Promise<Storage> {
   const target: DatabaseTarget = options.database ?? (config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: config.dataDir });
-  const db = openDatabase(target);
+  const db = openDatabase(target, { onWarning: options.onDatabaseWarning });
   const shortLived = config.redisUrl
     ? createRedisStore({ url: config.redisUrl, keyPrefix: options.redisKeyPrefix, onError: options.onStoreError })
     : createMemoryStore();

@@ -25,7 +25,8 @@ function notice(what: string) {
 }
 
 async function probePostgres(): Promise<boolean> {
-  const db = knex({ client: 'pg', connection: { connectionString: postgresUrl, connectionTimeoutMillis: 1000 } });
+  const silent = () => {};
+  const db = knex({ client: 'pg', connection: { connectionString: postgresUrl, connectionTimeoutMillis: 1000 }, log: { warn: silent, error: silent, deprecate: silent, debug: silent } });
   try {
     await db.raw('select 1');
     return true;
