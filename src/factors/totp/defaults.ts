@@ -41,11 +41,12 @@ export const TOTP_DEFAULTS = {
   /** Time step when a token file leaves it out. Defaults to `30` s, RFC 6238 §5.2's advice. */
   period: 30,
   /**
-   * Steps accepted either side of `now + drift` at login. Defaults to `1`: RFC 6238 §5.2
-   * recommends accepting at most one step of transmission delay, and the token's measured
-   * drift already absorbs its clock error, so a wider window only helps an attacker guess.
+   * Steps accepted either side of `now + drift` at login. Defaults to `2` (±1 min at 30 s):
+   * RFC 6238 §5.2 advises one step of transmission delay, and an employee reading a code viewer
+   * near the end of its step and typing it slowly needs one more. The measured drift absorbs the
+   * token's clock error; with 5 guesses before a lock an attacker's chance stays 25 / 10^6.
    */
-  verifyWindow: 1,
+  verifyWindow: 2,
   /**
    * Steps searched either side of now when a token is first bound to a user. Defaults to `10`
    * (±5 min at 30 s): a code viewer may have lain in a drawer for months and its clock moved;

@@ -103,17 +103,17 @@ describe('verifyTotp', () => {
     const current = 56_000_000;
     const now = inStep(current);
 
-    it('accepts the previous and next step with the default window of 1', () => {
-      expect(verifyTotp({ ...APP, code: codeAt(APP, current - 1), now, lastStep: null }))
-        .to.deep.equal({ verified: true, step: current - 1, drift: -1 });
-      expect(verifyTotp({ ...APP, code: codeAt(APP, current + 1), now, lastStep: null }))
-        .to.deep.equal({ verified: true, step: current + 1, drift: 1 });
+    it('accepts up to two steps either side with the default window of 2', () => {
+      expect(verifyTotp({ ...APP, code: codeAt(APP, current - 2), now, lastStep: null }))
+        .to.deep.equal({ verified: true, step: current - 2, drift: -2 });
+      expect(verifyTotp({ ...APP, code: codeAt(APP, current + 2), now, lastStep: null }))
+        .to.deep.equal({ verified: true, step: current + 2, drift: 2 });
     });
 
-    it('refuses two steps away with the default window', () => {
-      expect(verifyTotp({ ...APP, code: codeAt(APP, current + 2), now, lastStep: null }))
+    it('refuses three steps away with the default window', () => {
+      expect(verifyTotp({ ...APP, code: codeAt(APP, current + 3), now, lastStep: null }))
         .to.deep.equal({ verified: false, reason: 'invalid' });
-      expect(verifyTotp({ ...APP, code: codeAt(APP, current - 2), now, lastStep: null }))
+      expect(verifyTotp({ ...APP, code: codeAt(APP, current - 3), now, lastStep: null }))
         .to.deep.equal({ verified: false, reason: 'invalid' });
     });
 
