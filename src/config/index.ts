@@ -17,6 +17,26 @@ export interface LockoutLimits {
   ipWindowSeconds: number;
 }
 
+/** TOTP windows, in time steps either side. */
+export interface TotpWindows {
+  verify: number;
+  bind: number;
+  resync: number;
+}
+
+/** Lock limits for second factors (wrong codes). */
+export interface FactorLockoutLimits {
+  maxFailures: number;
+  baseSeconds: number;
+  maxSeconds: number;
+}
+
+/** How long each factor counts in an SSO session, in seconds. */
+export interface FactorLifetimes {
+  password: number;
+  secondFactor: number;
+}
+
 /** The validated configuration of one IdP instance. See `options.ts` for each value's meaning. */
 export interface IdpConfig {
   issuer: string;
@@ -34,6 +54,9 @@ export interface IdpConfig {
   trustProxy: boolean;
   argon2: Argon2Params;
   lockout: LockoutLimits;
+  totpWindows: TotpWindows;
+  factorLockout: FactorLockoutLimits;
+  factorLifetimes: FactorLifetimes;
 }
 
 /** A configuration value that is wrong; `variable` names the environment variable. */
@@ -100,7 +123,6 @@ function readAll(env: Env): Map<OptionName, string | number | undefined> {
 export function loadConfig(env: Env): IdpConfig {
   const values = readAll(env);
   const str = (name: OptionName) => values.get(name) as string | undefined;
-  const num = (name: OptionName) => values.get(name) as number;
 
   const production = str('NODE_ENV') === 'production';
   const issuer = str('ISSUER') as string;
@@ -126,16 +148,20 @@ export function loadConfig(env: Env): IdpConfig {
   }
 
   const secret = resolveSecretKey({ given: str('SECRET_KEY'), dataDir });
+  return { ...fromValues(values), secretKey: secret.key, secretKeyGenerated: secret.generated };
+}
 
+/** The configuration the option values describe, less the secret key. */
+function fromValues(values: Map<OptionName, string | number | undefined>): Omit<IdpConfig, 'secretKey' | 'secretKeyGenerated'> {
+  const str = (name: OptionName) => values.get(name) as string | undefined;
+  const num = (name: OptionName) => values.get(name) as number;
   return {
-    issuer,
+    issuer: str('ISSUER') as string,
     port: num('PORT'),
-    databaseUrl,
-    redisUrl,
-    dataDir,
-    secretKey: secret.key,
-    secretKeyGenerated: secret.generated,
-    production,
+    databaseUrl: str('DATABASE_URL'),
+    redisUrl: str('REDIS_URL'),
+    dataDir: str('DATA_DIR') as string,
+    production: str('NODE_ENV') === 'production',
     logLevel: str('LOG_LEVEL') as string,
     trustProxy: str('TRUST_PROXY') === 'true',
     argon2: {
@@ -150,6 +176,20 @@ export function loadConfig(env: Env): IdpConfig {
       ipMaxFailures: num('IP_MAX_FAILURES'),
       ipWindowSeconds: num('IP_WINDOW_SECONDS'),
     },
+    totpWindows: {
+      verify: num('TOTP_WINDOW_STEPS'),
+      bind: num('TOTP_BIND_WINDOW_STEPS'),
+      resync: num('TOTP_RESYNC_WINDOW_STEPS'),
+    },
+    factorLockout: {
+      maxFailures: num('FACTOR_LOCKOUT_MAX_FAILURES'),
+      baseSeconds: num('FACTOR_LOCKOUT_BASE_SECONDS'),
+      maxSeconds: num('FACTOR_LOCKOUT_MAX_SECONDS'),
+    },
+    factorLifetimes: {
+      password: num('PASSWORD_MAX_AGE_MINUTES') * 60,
+      secondFactor: num('SECOND_FACTOR_MAX_AGE_MINUTES') * 60,
+    },
   };
 }
 
@@ -158,31 +198,6 @@ export function loadConfig(env: Env): IdpConfig {
  * gives laid over them. Nothing is read from the environment or written to disk.
  */
 export function configWith(overrides: Partial<IdpConfig> & Pick<IdpConfig, 'secretKey'>): IdpConfig {
-  const values = readAll({});
-  const defaults: IdpConfig = {
-    issuer: values.get('ISSUER') as string,
-    port: values.get('PORT') as number,
-    databaseUrl: undefined,
-    redisUrl: undefined,
-    dataDir: values.get('DATA_DIR') as string,
-    secretKey: overrides.secretKey,
-    secretKeyGenerated: false,
-    production: false,
-    logLevel: values.get('LOG_LEVEL') as string,
-    trustProxy: false,
-    argon2: {
-      memoryCost: values.get('ARGON2_MEMORY_KIB') as number,
-      timeCost: values.get('ARGON2_TIME_COST') as number,
-      parallelism: values.get('ARGON2_PARALLELISM') as number,
-    },
-    lockout: {
-      maxFailures: values.get('LOCKOUT_MAX_FAILURES') as number,
-      baseSeconds: values.get('LOCKOUT_BASE_SECONDS') as number,
-      maxSeconds: values.get('LOCKOUT_MAX_SECONDS') as number,
-      ipMaxFailures: values.get('IP_MAX_FAILURES') as number,
-      ipWindowSeconds: values.get('IP_WINDOW_SECONDS') as number,
-    },
-  };
   if (overrides.secretKey.length < 32) throw new ConfigError('SECRET_KEY', 'must be at least 32 characters');
-  return { ...defaults, ...overrides };
+  return { ...fromValues(readAll({})), secretKeyGenerated: false, ...overrides };
 }

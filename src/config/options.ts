@@ -136,6 +136,62 @@ export const OPTIONS = [
     min: 1,
     description: 'Window for the per-IP failure count.',
   },
+  {
+    env: 'TOTP_WINDOW_STEPS',
+    kind: 'integer',
+    default: '2',
+    min: 0,
+    description: 'Time steps either side of a code viewer\'s or app\'s measured drift accepted at login (±1 min at 30 s).',
+  },
+  {
+    env: 'TOTP_BIND_WINDOW_STEPS',
+    kind: 'integer',
+    default: '10',
+    min: 0,
+    description: 'Time steps searched when a code viewer is bound, for a token that lay in a drawer; the offset found becomes its drift.',
+  },
+  {
+    env: 'TOTP_RESYNC_WINDOW_STEPS',
+    kind: 'integer',
+    default: '60',
+    min: 0,
+    description: 'Time steps searched for two consecutive codes when a token that drifted far is resynchronised.',
+  },
+  {
+    env: 'FACTOR_LOCKOUT_MAX_FAILURES',
+    kind: 'integer',
+    default: '5',
+    min: 1,
+    description: 'Consecutive wrong codes before a second factor is locked for a while.',
+  },
+  {
+    env: 'FACTOR_LOCKOUT_BASE_SECONDS',
+    kind: 'integer',
+    default: '300',
+    min: 1,
+    description: 'Length of a second factor\'s first lock; each further lock doubles it. IT can unlock at once (`stepup tokens unlock`).',
+  },
+  {
+    env: 'FACTOR_LOCKOUT_MAX_SECONDS',
+    kind: 'integer',
+    default: '86400',
+    min: 1,
+    description: 'Longest automatic lock of a second factor.',
+  },
+  {
+    env: 'PASSWORD_MAX_AGE_MINUTES',
+    kind: 'integer',
+    default: '180',
+    min: 1,
+    description: 'How long a password login counts in the SSO session before it is asked for again; a relying party can have its own (`client add --password-max-age`).',
+  },
+  {
+    env: 'SECOND_FACTOR_MAX_AGE_MINUTES',
+    kind: 'integer',
+    default: '60',
+    min: 1,
+    description: 'How long a second factor counts in the SSO session for the substantial level; a relying party can have its own (`client add --second-factor-max-age`).',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 /** The names of all environment variables the IdP reads. */

@@ -14,7 +14,19 @@ export type AuditType =
   | 'ip.throttled'
   | 'client.created'
   | 'keys.rotated'
-  | 'logout';
+  | 'logout'
+  | 'login.second_factor.succeeded'
+  | 'login.second_factor.failed'
+  | 'factor.locked'
+  | 'factor.unlocked'
+  | 'factor.bound'
+  | 'factor.bind_failed'
+  | 'factor.resynced'
+  | 'factor.enrolled'
+  | 'factor.removed'
+  | 'code_viewer.imported'
+  | 'code_viewer.reset'
+  | 'code_viewer.marked';
 
 /** What happened, to whom, by whom, from where. */
 export interface AuditEvent {

@@ -11,6 +11,7 @@ import { createMemoryStore } from './short-lived/memory.ts';
 import { createRedisStore } from './short-lived/redis.ts';
 import type { ShortLivedStore } from './short-lived/types.ts';
 import { createSigningKeyRepository, type SigningKeyRepository } from './signing-keys.ts';
+import { createTotpTokenRepository, type TotpTokenRepository } from './totp-tokens.ts';
 import { createUserRepository, type UserRepository } from './users.ts';
 
 /** Everything durable and short-lived one IdP instance (or one CLI run) works with. */
@@ -21,6 +22,7 @@ export interface Storage {
   users: UserRepository;
   clients: ClientRepository;
   signingKeys: SigningKeyRepository;
+  totpTokens: TotpTokenRepository;
   audit: AuditLog;
   /** Whether Postgres (or PGlite) and Redis (or memory) answer. */
   ready(): Promise<{ database: boolean; shortLived: boolean }>;
@@ -63,6 +65,7 @@ export async function openStorage(config: IdpConfig, options: StorageOptions = {
     users: createUserRepository(db),
     clients: createClientRepository(db, box),
     signingKeys: createSigningKeyRepository(db, box),
+    totpTokens: createTotpTokenRepository(db, box),
     audit: createAuditLog(db),
     async ready() {
       const [database, store] = await Promise.all([databaseReachable(db), shortLived.ping()]);

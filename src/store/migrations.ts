@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 
 import * as foundation from '../../migrations/20261124_001_foundation.ts';
+import * as totpTokens from '../../migrations/20261124_002_totp_tokens.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -13,6 +14,7 @@ interface Migration {
  */
 const MIGRATIONS: ReadonlyArray<[name: string, migration: Migration]> = [
   ['20261124_001_foundation', foundation],
+  ['20261124_002_totp_tokens', totpTokens],
 ];
 
 /** A knex migration source over {@link MIGRATIONS}. */

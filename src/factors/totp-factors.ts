@@ -1,0 +1,187 @@
+import { generateSecret, generateURI, ScureBase32Plugin } from 'otplib';
+
+import { decideAttempt, failureLocks, lockSeconds } from '../auth/lockout.ts';
+import type { FactorLockoutLimits, TotpWindows } from '../config/index.ts';
+import type { AuditLog } from '../store/audit.ts';
+import type { TotpTokenRecord, TotpTokenRepository } from '../store/totp-tokens.ts';
+import { validateSerial } from './code-viewer/serial.ts';
+import { bindTotp, resyncTotp, TOTP_DEFAULTS, verifyTotp } from './totp/index.ts';
+import { amrOfKind, type SecondFactor } from './types.ts';
+
+/** Who acts and from where, for the audit log. */
+export interface ActContext {
+  actor: string;
+  ip?: string | undefined;
+  clientId?: string | undefined;
+  requestId?: string | undefined;
+}
+
+/** Why a code was not accepted. `replayed`: the code was already used, wait for the next one. */
+export type CodeFailure = 'malformed' | 'invalid' | 'replayed' | 'locked' | 'not_found';
+
+export type VerifyCodeResult =
+  | { ok: true; factor: SecondFactor; amr: string[] }
+  | { ok: false; reason: CodeFailure; lockedUntil?: Date };
+
+export type BindFailure = 'serial' | 'not_in_stock' | 'malformed' | 'invalid' | 'replayed';
+
+export type BindResult = { ok: true; token: TotpTokenRecord } | { ok: false; reason: BindFailure; message?: string };
+
+export type ResyncResult = { ok: true; drift: number } | { ok: false; reason: 'malformed' | 'invalid' | 'replayed' | 'not_found' };
+
+/** A new authenticator app: the secret to show (base32 and as an otpauth URI) until confirmed. */
+export interface AuthenticatorEnrolment {
+  id: string;
+  secretBase32: string;
+  otpauthUri: string;
+}
+
+export interface TotpFactors {
+  /** The user's code viewers and apps in use, the last used first. */
+  listForUser(userId: string): Promise<SecondFactor[]>;
+  /** Checks a code at login under the window, replay and lock rules; audits the outcome. */
+  verify(input: { userId: string; factorId: string; code: string; context: ActContext }): Promise<VerifyCodeResult>;
+  /** Binds a code viewer from stock to a user with its serial and a code (self-service and IT). */
+  bindCodeViewer(input: { userId: string; serial: string; name: string; code: string; context: ActContext }): Promise<BindResult>;
+  /** Finds a far-drifted token's drift from two consecutive codes. */
+  resync(input: { tokenId: string; code1: string; code2: string; context: ActContext }): Promise<ResyncResult>;
+  /** Starts an authenticator app enrolment: a fresh secret, pending until confirmed. */
+  startAuthenticator(input: { userId: string; username: string; name: string; issuerName: string }): Promise<AuthenticatorEnrolment>;
+  /** Confirms a pending app with its first code. */
+  confirmAuthenticator(input: { userId: string; id: string; code: string; context: ActContext }): Promise<{ ok: true } | { ok: false; reason: CodeFailure }>;
+}
+
+/**
+ * Code viewers and authenticator apps as second factors: the TOTP rules of `totp/` applied to
+ * the tokens in Postgres. The attempt is counted before the code is checked and the step is
+ * accepted with a conditional UPDATE, so neither five guesses nor one code can be used twice by
+ * racing requests, on one node or several.
+ */
+export function createTotpFactors(deps: {
+  tokens: TotpTokenRepository;
+  audit: AuditLog;
+  windows: TotpWindows;
+  limits: FactorLockoutLimits;
+  /** The clock, epoch ms; tests move it. */
+  now: () => number;
+}): TotpFactors {
+  const { tokens, audit, windows, limits } = deps;
+
+  const toFactor = (token: TotpTokenRecord): SecondFactor => ({
+    id: token.id,
+    kind: token.kind,
+    name: token.name ?? (token.serial ? `Kodeviser ${token.serial.slice(-4)}` : 'Authenticator'),
+    lastUsedAt: token.lastUsedAt,
+    lockedUntil: token.lockedUntil && token.lockedUntil.getTime() > deps.now() ? token.lockedUntil : null,
+  });
+
+  const record = (type: Parameters<AuditLog['record']>[0]['type'], token: TotpTokenRecord | undefined, context: ActContext, details: Record<string, unknown> = {}) =>
+    audit.record({
+      type,
+      actor: context.actor,
+      userId: token?.userId,
+      clientId: context.clientId,
+      ip: context.ip,
+      requestId: context.requestId,
+      details: { tokenId: token?.id, kind: token?.kind, serial: token?.serial, ...details },
+    });
+
+  return {
+    async listForUser(userId) {
+      const owned = await tokens.listForUser(userId);
+      return owned.filter((token) => token.status === 'assigned').map(toFactor);
+    },
+
+    async verify({ userId, factorId, code, context }) {
+      const token = await tokens.find(factorId);
+      if (!token || token.userId !== userId || token.status !== 'assigned') {
+        await record('login.second_factor.failed', token, context, { reason: 'not_found' });
+        return { ok: false, reason: 'not_found' };
+      }
+      const now = new Date(deps.now());
+      const attempt = await tokens.reserveAttempt(token.id, now);
+      if (attempt === undefined || decideAttempt({ attempt, maxFailures: limits.maxFailures }) === 'refuse') {
+        await record('login.second_factor.failed', token, context, { reason: 'locked' });
+        const current = await tokens.find(token.id);
+        return { ok: false, reason: 'locked', ...(current?.lockedUntil ? { lockedUntil: current.lockedUntil } : {}) };
+      }
+
+      const result = verifyTotp({ ...tokens.secretOf(token), code, now: now.getTime(), drift: token.drift, window: windows.verify, lastStep: token.lastStep });
+      if (result.verified && (await tokens.acceptStep(token.id, { step: result.step, drift: result.drift, now }))) {
+        await record('login.second_factor.succeeded', token, context, { drift: result.drift });
+        return { ok: true, factor: toFactor(token), amr: amrOfKind(token.kind) };
+      }
+
+      // A code typed twice (or raced by a second request) is no guess: it gives its attempt back.
+      const reason: CodeFailure = result.verified ? 'replayed' : result.reason;
+      if (reason === 'replayed' || reason === 'malformed') {
+        await tokens.releaseAttempt(token.id);
+        await record('login.second_factor.failed', token, context, { reason });
+        return { ok: false, reason };
+      }
+      await record('login.second_factor.failed', token, context, { reason, attempt });
+      if (failureLocks({ attempt, maxFailures: limits.maxFailures })) {
+        const lock = await tokens.lockAfterFailures(token.id, (lockNumber) =>
+          new Date(now.getTime() + 1000 * lockSeconds({ lockNumber, baseSeconds: limits.baseSeconds, maxSeconds: limits.maxSeconds })));
+        await record('factor.locked', token, { ...context, actor: 'system' }, { lockNumber: lock.lockNumber, lockedUntil: lock.lockedUntil.toISOString() });
+        return { ok: false, reason: 'locked', lockedUntil: lock.lockedUntil };
+      }
+      return { ok: false, reason };
+    },
+
+    async bindCodeViewer({ userId, serial, name, code, context }) {
+      const checked = validateSerial({ serial });
+      if (!checked.valid) return { ok: false, reason: 'serial', message: checked.message };
+      const token = await tokens.findBySerial(checked.serial);
+      if (!token || token.kind !== 'code_viewer' || token.status !== 'in_stock') {
+        await record('factor.bind_failed', token, context, { serial: checked.serial, reason: 'not_in_stock', forUser: userId });
+        return { ok: false, reason: 'not_in_stock' };
+      }
+      const now = new Date(deps.now());
+      const result = bindTotp({ ...tokens.secretOf(token), code, now: now.getTime(), window: windows.bind, lastStep: token.lastStep });
+      if (!result.verified) {
+        await record('factor.bind_failed', token, context, { reason: result.reason, forUser: userId });
+        return { ok: false, reason: result.reason };
+      }
+      if (!(await tokens.bindFromStock(token.id, { userId, name, step: result.step, drift: result.drift, now }))) {
+        return { ok: false, reason: 'not_in_stock' };
+      }
+      const bound = (await tokens.find(token.id)) as TotpTokenRecord;
+      await record('factor.bound', bound, context, { drift: result.drift, name });
+      return { ok: true, token: bound };
+    },
+
+    async resync({ tokenId, code1, code2, context }) {
+      const token = await tokens.find(tokenId);
+      if (!token || !['assigned', 'locked'].includes(token.status)) return { ok: false, reason: 'not_found' };
+      const result = resyncTotp({ ...tokens.secretOf(token), code1, code2, now: deps.now(), drift: token.drift, window: windows.resync, lastStep: token.lastStep });
+      if (!result.resynced) return { ok: false, reason: result.reason };
+      await tokens.resync(token.id, { drift: result.drift, step: result.lastStep });
+      await record('factor.resynced', token, context, { driftBefore: token.drift, drift: result.drift });
+      return { ok: true, drift: result.drift };
+    },
+
+    async startAuthenticator({ userId, username, name, issuerName }) {
+      // 20 bytes (otplib's default): RFC 4226 §4 recommends 160 bits, and every app accepts
+      // SHA1, 6 digits, 30 s, which is why the app gets the defaults.
+      const secretBase32 = generateSecret({ length: 20 });
+      const secret = new ScureBase32Plugin().decode(secretBase32);
+      const token = await tokens.addPending({ userId, name, secret, algorithm: TOTP_DEFAULTS.algorithm, digits: TOTP_DEFAULTS.digits, period: TOTP_DEFAULTS.period });
+      const otpauthUri = generateURI({ issuer: issuerName, label: username, secret: secretBase32 });
+      return { id: token.id, secretBase32, otpauthUri };
+    },
+
+    async confirmAuthenticator({ userId, id, code, context }) {
+      const token = await tokens.find(id);
+      if (!token || token.userId !== userId || token.status !== 'pending') return { ok: false, reason: 'not_found' };
+      const now = new Date(deps.now());
+      const result = verifyTotp({ ...tokens.secretOf(token), code, now: now.getTime(), window: windows.verify, lastStep: null });
+      if (!result.verified) return { ok: false, reason: result.reason };
+      if (!(await tokens.acceptStep(token.id, { step: result.step, drift: result.drift, now, status: 'assigned' }))) {
+        return { ok: false, reason: 'replayed' };
+      }
+      await record('factor.enrolled', token, context, { name: token.name });
+      return { ok: true };
+    },
+  };
+}

@@ -1,0 +1,244 @@
+import type { Knex } from 'knex';
+
+import type { SecretBox } from '../crypto/secret-box.ts';
+import type { TotpAlgorithm, TotpDigits, TotpPeriod, TotpToken } from '../factors/totp/index.ts';
+
+export type TotpKind = 'code_viewer' | 'authenticator';
+
+/** Where a token is in its life: in IT's stock, being enrolled, in use, or out of use. */
+export type TotpStatus = 'in_stock' | 'pending' | 'assigned' | 'locked' | 'lost' | 'defective';
+
+/** A code viewer or authenticator app; its secret stays sealed until `secretOf`. */
+export interface TotpTokenRecord {
+  id: string;
+  sealedSecret: string;
+  kind: TotpKind;
+  serial: string | null;
+  algorithm: TotpAlgorithm;
+  digits: TotpDigits;
+  period: TotpPeriod;
+  status: TotpStatus;
+  userId: string | null;
+  name: string | null;
+  drift: number;
+  lastStep: number | null;
+  failureCount: number;
+  lockCount: number;
+  lockedUntil: Date | null;
+  createdAt: Date;
+  assignedAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
+interface TokenRow {
+  id: string;
+  kind: TotpKind;
+  serial: string | null;
+  secret_sealed: string;
+  algorithm: TotpAlgorithm;
+  digits: TotpDigits;
+  period: TotpPeriod;
+  status: TotpStatus;
+  user_id: string | null;
+  name: string | null;
+  drift: number;
+  last_step: number | null;
+  failure_count: number;
+  lock_count: number;
+  locked_until: Date | null;
+  created_at: Date;
+  assigned_at: Date | null;
+  last_used_at: Date | null;
+}
+
+/** A new token's secret and parameters. */
+export type NewTotpToken = TotpToken & { serial?: string };
+
+/**
+ * Code viewers and authenticator apps in Postgres. Every state change that two requests could
+ * race on (accepting a step, counting a failure, binding from stock) is one conditional UPDATE,
+ * so the database decides who wins, whichever node they arrive at.
+ */
+export interface TotpTokenRepository {
+  /** Adds code viewers to stock, all in the caller's transaction. */
+  addToStock(tokens: NewTotpToken[], trx: Knex.Transaction): Promise<void>;
+  /** Adds an authenticator app in `pending` until its first code confirms it. */
+  addPending(input: NewTotpToken & { userId: string; name: string }): Promise<TotpTokenRecord>;
+  find(id: string): Promise<TotpTokenRecord | undefined>;
+  findBySerial(serial: string): Promise<TotpTokenRecord | undefined>;
+  /** The serials (of those given) already in the inventory, with their secrets. */
+  secretsOfSerials(serials: string[], trx?: Knex.Transaction): Promise<Map<string, Buffer>>;
+  /** The token's secret and parameters, for verifying a code. */
+  secretOf(record: TotpTokenRecord): TotpToken;
+  listForUser(userId: string): Promise<TotpTokenRecord[]>;
+  list(filter?: { status?: TotpStatus }): Promise<TotpTokenRecord[]>;
+  /**
+   * Counts an attempt before the code is checked, unless the token is locked until after `now`
+   * or not in use; returns the attempt's number, or undefined if it may not be tried.
+   */
+  reserveAttempt(id: string, now: Date): Promise<number | undefined>;
+  /** Gives back an attempt that was not a guess (a code typed twice). */
+  releaseAttempt(id: string): Promise<void>;
+  /** Accepts `step` if it is after the last accepted one; false if another request got there first. */
+  acceptStep(id: string, input: { step: number; drift: number; now: Date; status?: TotpStatus }): Promise<boolean>;
+  /** Locks the token after too many failures; returns the lock's number in a row. */
+  lockAfterFailures(id: string, lockedUntilFor: (lockNumber: number) => Date): Promise<{ lockNumber: number; lockedUntil: Date }>;
+  /** Binds a code viewer from stock to a user, if it is still in stock. */
+  bindFromStock(id: string, input: { userId: string; name: string; step: number; drift: number; now: Date }): Promise<boolean>;
+  /** Back to stock: unbound, counters and lock cleared (IT hands it to a colleague). */
+  returnToStock(id: string): Promise<void>;
+  setStatus(id: string, status: TotpStatus): Promise<void>;
+  /** Lifts a lock: counters cleared, a locked token back in use. */
+  unlock(id: string): Promise<void>;
+  /** Sets a new drift and last step after resynchronisation. */
+  resync(id: string, input: { drift: number; step: number }): Promise<void>;
+  rename(id: string, name: string): Promise<void>;
+  remove(id: string): Promise<void>;
+}
+
+const toRecord = (row: TokenRow): TotpTokenRecord => ({
+  id: row.id,
+  sealedSecret: row.secret_sealed,
+  kind: row.kind,
+  serial: row.serial,
+  algorithm: row.algorithm,
+  digits: row.digits,
+  period: row.period,
+  status: row.status,
+  userId: row.user_id,
+  name: row.name,
+  drift: row.drift,
+  lastStep: row.last_step,
+  failureCount: row.failure_count,
+  lockCount: row.lock_count,
+  lockedUntil: row.locked_until,
+  createdAt: row.created_at,
+  assignedAt: row.assigned_at,
+  lastUsedAt: row.last_used_at,
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A {@link TotpTokenRepository} on `totp_tokens`; secrets are sealed with `SECRET_KEY`. */
+export function createTotpTokenRepository(db: Knex, box: SecretBox): TotpTokenRepository {
+  const tokens = (trx?: Knex.Transaction) => (trx ?? db)('totp_tokens');
+  // A code viewer's seed is bound to its serial, an app's to its id: a sealed seed moved to
+  // another row does not open.
+  const context = (key: string) => `totp_tokens.secret:${key}`;
+  const one = async (query: Knex.QueryBuilder) => {
+    const row = (await query.first()) as TokenRow | undefined;
+    return row && toRecord(row);
+  };
+  const touched = (fields: Record<string, unknown>) => ({ ...fields, updated_at: db.fn.now() });
+
+  return {
+    async addToStock(list, trx) {
+      if (!list.length) return;
+      await tokens(trx).insert(list.map((token) => ({
+        kind: 'code_viewer',
+        serial: token.serial,
+        secret_sealed: box.seal(token.secret, context(token.serial as string)),
+        algorithm: token.algorithm,
+        digits: token.digits,
+        period: token.period,
+        status: 'in_stock',
+      })));
+    },
+    async addPending(input) {
+      return db.transaction(async (trx) => {
+        const [row] = (await tokens(trx).insert({
+          kind: 'authenticator',
+          secret_sealed: 'pending',
+          algorithm: input.algorithm,
+          digits: input.digits,
+          period: input.period,
+          status: 'pending',
+          user_id: input.userId,
+          name: input.name,
+        }).returning('*')) as TokenRow[];
+        const id = (row as TokenRow).id;
+        const [sealed] = (await tokens(trx).where({ id }).update({ secret_sealed: box.seal(input.secret, context(id)) }).returning('*')) as TokenRow[];
+        return toRecord(sealed as TokenRow);
+      });
+    },
+    find: (id) => (UUID.test(id) ? one(tokens().where({ id })) : Promise.resolve(undefined)),
+    findBySerial: (serial) => one(tokens().where({ serial })),
+    async secretsOfSerials(serials, trx) {
+      const rows = (await tokens(trx).whereIn('serial', serials).select('serial', 'secret_sealed')) as TokenRow[];
+      return new Map(rows.map((row) => [row.serial as string, box.open(row.secret_sealed, context(row.serial as string))]));
+    },
+    secretOf(record) {
+      return {
+        secret: box.open(record.sealedSecret, context(record.serial ?? record.id)),
+        algorithm: record.algorithm,
+        digits: record.digits,
+        period: record.period,
+      };
+    },
+    async listForUser(userId) {
+      const rows = (await tokens().where({ user_id: userId }).orderByRaw('last_used_at DESC NULLS LAST, created_at')) as TokenRow[];
+      return rows.map(toRecord);
+    },
+    async list(filter = {}) {
+      const query = tokens().orderBy(['kind', 'serial', 'created_at']);
+      if (filter.status) query.where({ status: filter.status });
+      return ((await query) as TokenRow[]).map(toRecord);
+    },
+    async reserveAttempt(id, now) {
+      const [row] = (await tokens()
+        .where({ id, status: 'assigned' })
+        .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
+        .increment('failure_count', 1)
+        .returning('failure_count')) as Array<{ failure_count: number }>;
+      return row?.failure_count;
+    },
+    async releaseAttempt(id) {
+      await tokens().where({ id }).andWhere('failure_count', '>', 0).decrement('failure_count', 1);
+    },
+    async acceptStep(id, { step, drift, now, status }) {
+      const updated = await tokens()
+        .where({ id })
+        .andWhere((q) => q.whereNull('last_step').orWhere('last_step', '<', step))
+        .update(touched({ last_step: step, drift, failure_count: 0, last_used_at: now, ...(status ? { status } : {}) }));
+      return updated === 1;
+    },
+    async lockAfterFailures(id, lockedUntilFor) {
+      return db.transaction(async (trx) => {
+        const [row] = (await tokens(trx).where({ id }).increment('lock_count', 1).returning('lock_count')) as Array<{ lock_count: number }>;
+        const lockNumber = (row as { lock_count: number }).lock_count;
+        const lockedUntil = lockedUntilFor(lockNumber);
+        await tokens(trx).where({ id }).update(touched({ locked_until: lockedUntil, failure_count: 0 }));
+        return { lockNumber, lockedUntil };
+      });
+    },
+    async bindFromStock(id, { userId, name, step, drift, now }) {
+      const updated = await tokens()
+        .where({ id, status: 'in_stock' })
+        .andWhere((q) => q.whereNull('last_step').orWhere('last_step', '<', step))
+        .update(touched({ status: 'assigned', user_id: userId, name, last_step: step, drift, failure_count: 0, lock_count: 0, locked_until: null, assigned_at: now }));
+      return updated === 1;
+    },
+    async returnToStock(id) {
+      await tokens().where({ id }).update(touched({
+        status: 'in_stock', user_id: null, name: null, failure_count: 0, lock_count: 0, locked_until: null, assigned_at: null, last_used_at: null,
+      }));
+    },
+    async setStatus(id, status) {
+      await tokens().where({ id }).update(touched({ status }));
+    },
+    async unlock(id) {
+      await tokens().where({ id }).update(touched({
+        failure_count: 0, lock_count: 0, locked_until: null, status: db.raw("CASE WHEN status = 'locked' THEN 'assigned' ELSE status END"),
+      }));
+    },
+    async resync(id, { drift, step }) {
+      await tokens().where({ id }).update(touched({ drift, last_step: step, failure_count: 0, locked_until: null }));
+    },
+    async rename(id, name) {
+      await tokens().where({ id }).update(touched({ name }));
+    },
+    async remove(id) {
+      await tokens().where({ id }).delete();
+    },
+  };
+}
