@@ -16,10 +16,10 @@ describe('parseTokenCsv', () => {
     expect(result).to.deep.equal({
       ok: true,
       tokens: [
-        { serial: '2600215704919', secret: ascii('12345678901234567890'), algorithm: 'SHA1', digits: 6, period: 30 },
-        { serial: '2600215704920', secret: ascii('12345678901234567890'), algorithm: 'SHA1', digits: 6, period: 30 },
-        { serial: '2600215704921', secret: ascii('12345678901234567890123456789012'), algorithm: 'SHA256', digits: 8, period: 60 },
-        { serial: '2600215704922', secret: ascii('12345678901234567890'), algorithm: 'SHA512', digits: 6, period: 30 },
+        { where: 'line 2', serial: '2600215704919', secret: ascii('12345678901234567890'), algorithm: 'SHA1', digits: 6, period: 30 },
+        { where: 'line 3', serial: '2600215704920', secret: ascii('12345678901234567890'), algorithm: 'SHA1', digits: 6, period: 30 },
+        { where: 'line 5', serial: '2600215704921', secret: ascii('12345678901234567890123456789012'), algorithm: 'SHA256', digits: 8, period: 60 },
+        { where: 'line 6', serial: '2600215704922', secret: ascii('12345678901234567890'), algorithm: 'SHA512', digits: 6, period: 30 },
       ],
     });
   });
@@ -36,7 +36,7 @@ describe('parseTokenCsv', () => {
   it('accepts semicolons (Danish spreadsheets), CRLF, a byte order mark and quoted fields', () => {
     expect(parseTokenCsv({ text: fixture('tokens-semicolon-crlf.csv') })).to.deep.equal({
       ok: true,
-      tokens: [{ serial: '2600215704919', secret: ascii('12345678901234567890'), algorithm: 'SHA1', digits: 6, period: 30 }],
+      tokens: [{ where: 'line 2', serial: '2600215704919', secret: ascii('12345678901234567890'), algorithm: 'SHA1', digits: 6, period: 30 }],
     });
     const quoted = `\uFEFF${HEADER}\r\n"2600215704919","${SEED20_HEX}","SHA1","6","30"\r\n`;
     expect(parseTokenCsv({ text: quoted })).to.deep.include({ ok: true });
@@ -46,7 +46,7 @@ describe('parseTokenCsv', () => {
     const result = parseTokenCsv({ text: `${HEADER}\n2600215704919,${SEED20_HEX}\n` });
     expect(result).to.deep.equal({
       ok: true,
-      tokens: [{ serial: '2600215704919', secret: ascii('12345678901234567890'), algorithm: 'SHA1', digits: 6, period: 30 }],
+      tokens: [{ where: 'line 2', serial: '2600215704919', secret: ascii('12345678901234567890'), algorithm: 'SHA1', digits: 6, period: 30 }],
     });
   });
 

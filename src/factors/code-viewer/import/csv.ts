@@ -108,6 +108,7 @@ export function parseTokenCsv(options: ParseTokenCsvOptions): ImportResult {
       return;
     }
     tokens.push({
+      where,
       serial: serial.serial,
       secret: secret.value,
       algorithm: algorithm.value,

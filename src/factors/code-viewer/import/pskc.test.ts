@@ -162,8 +162,8 @@ describe('parseTokenPskc', () => {
       expect(parseTokenPskc({ xml: fixture('totp-plain.pskc.xml') })).to.deep.equal({
         ok: true,
         tokens: [
-          { serial: '2600215704919', secret: ascii('12345678901234567890'), algorithm: 'SHA1', digits: 6, period: 60 },
-          { serial: '2600215704920', secret: ascii('12345678901234567890123456789012'), algorithm: 'SHA256', digits: 8, period: 30 },
+          { where: 'KeyPackage 1 (serial 2600215704919)', serial: '2600215704919', secret: ascii('12345678901234567890'), algorithm: 'SHA1', digits: 6, period: 60 },
+          { where: 'KeyPackage 2 (serial 2600215704920)', serial: '2600215704920', secret: ascii('12345678901234567890123456789012'), algorithm: 'SHA256', digits: 8, period: 30 },
         ],
       });
     });
@@ -201,7 +201,7 @@ describe('parseTokenPskc', () => {
       const result = parseTokenPskc({ xml: fixture('totp-figure6.pskc.xml'), psk: RFC_PSK });
       expect(result).to.deep.equal({
         ok: true,
-        tokens: [{ serial: '9876543210123', secret: ascii('12345678901234567890'), algorithm: 'SHA1', digits: 8, period: 30 }],
+        tokens: [{ where: 'KeyPackage 1 (serial 9876543210123)', serial: '9876543210123', secret: ascii('12345678901234567890'), algorithm: 'SHA1', digits: 8, period: 30 }],
       });
       const token = result.ok ? result.tokens[0] : undefined;
       if (!token) throw new Error('expected a token');
@@ -230,8 +230,8 @@ describe('parseTokenPskc', () => {
       { serial: '1000117803295', secret: new Uint8Array(randomBytes(32)), digits: 8, period: 60, suite: 'HMAC-SHA256', encryptPeriod: true },
     ];
     const expected = [
-      { serial: '1000117803294', secret: keys[0]?.secret, algorithm: 'SHA1', digits: 6, period: 30 },
-      { serial: '1000117803295', secret: keys[1]?.secret, algorithm: 'SHA256', digits: 8, period: 60 },
+      { where: 'KeyPackage 1 (serial 1000117803294)', serial: '1000117803294', secret: keys[0]?.secret, algorithm: 'SHA1', digits: 6, period: 30 },
+      { where: 'KeyPackage 2 (serial 1000117803295)', serial: '1000117803295', secret: keys[1]?.secret, algorithm: 'SHA256', digits: 8, period: 60 },
     ];
 
     it('decrypts every secret (and an encrypted TimeInterval) after checking each MAC', () => {

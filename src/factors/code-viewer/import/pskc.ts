@@ -292,7 +292,7 @@ function readKeyPackage(
   if (!secret.ok && secret.message) errors.push({ where, code: secret.code, message: secret.message });
 
   if (errors.length > before || serial === undefined || !digits.ok || !algorithm.ok || !period.ok || !secret.ok) return undefined;
-  return { serial, secret: secret.value, algorithm: algorithm.value, digits: digits.value, period: period.value };
+  return { where, serial, secret: secret.value, algorithm: algorithm.value, digits: digits.value, period: period.value };
 }
 
 /** A value read from `Data`; `message` is empty when the error was already reported. */

@@ -5,6 +5,11 @@ import type { TotpAlgorithm, TotpDigits, TotpPeriod } from '../../totp/defaults.
 
 /** One code viewer read from a vendor file, ready to store. */
 export interface ImportedToken {
+  /**
+   * Where in the file it was read, as errors name it: `line 4` in CSV, `KeyPackage 2 (serial
+   * 2600215704919)` in PSKC; so a later check (against the inventory) can name the row too.
+   */
+  where: string;
   /** The 13-digit serial, normalised (no separators). */
   serial: string;
   /** The shared secret as raw bytes, 16 to 64 of them. */
