@@ -19,7 +19,12 @@ import { createRenderer } from './http/render.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createFlowRegistry } from './interactions/flow.ts';
 import { createInteractionRouter } from './interactions/router.ts';
-import { createProvider } from './provider/index.ts';
+import { createTotpFactors } from './factors/totp-factors.ts';
+import { createProvider, TTL } from './provider/index.ts';
+import { createLoginRequirements } from './provider/login-requirements.ts';
+import { rememberSessionAuthentication } from './provider/session-authentication.ts';
+import { stepUpPolicy } from './provider/step-up-check.ts';
+import { createAuthenticationStore } from './store/authentications.ts';
 import { createOidcFlowProtocol } from './provider/oidc-flow.ts';
 import { createProviderPages } from './provider/pages.ts';
 import { KEYS_CHANGED_CHANNEL, loadSigningKeys } from './provider/signing-keys.ts';
@@ -34,6 +39,8 @@ export interface IdpOptions extends StorageOptions {
   demo?: boolean;
   /** How often each node checks for rotated signing keys besides the pub/sub event. Defaults to 60 s. */
   keyCheckIntervalMs?: number;
+  /** The clock for second factors and factor lifetimes, epoch ms. Defaults to `Date.now`; tests move it. */
+  now?: () => number;
 }
 
 /** One IdP instance. Mount `app` in a host Koa app, or let `server.ts` listen with it. */
@@ -55,6 +62,7 @@ export interface Idp {
  */
 export async function createIdp(options: IdpOptions): Promise<Idp> {
   const { config } = options;
+  const now = options.now ?? Date.now;
   const logger = options.logger ?? pino({ level: config.logLevel, redact: { paths: ['password', '*.password', 'secret', '*.secret'], remove: true } });
   const storage = await openStorage(config, {
     ...options,
@@ -72,6 +80,9 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   const cookieKeys = [deriveKey(config.secretKey, 'cookies').toString('base64url')];
   const render = createRenderer({ basePath });
   const pages = createProviderPages(render);
+  const authentications = createAuthenticationStore(storage.shortLived);
+  const requirements = createLoginRequirements({ clients: storage.clients, authentications, lifetimes: config.factorLifetimes });
+  const policy = stepUpPolicy({ requirements, now });
 
   const buildProvider = async () => {
     const jwks = await loadSigningKeys(storage.signingKeys);
@@ -84,6 +95,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
       cookieKeys,
       dpopNonceSecret: deriveKey(config.secretKey, 'dpop-nonce'),
       secureCookies,
+      policy,
     });
     built.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
     built.on('end_session.success', (ctx) => {
@@ -122,7 +134,14 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     argon2: config.argon2,
     limits: config.lockout,
   });
-  const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, clients: storage.clients })]);
+  const factors = createTotpFactors({
+    tokens: storage.totpTokens,
+    audit: storage.audit,
+    windows: config.totpWindows,
+    limits: config.factorLockout,
+    now,
+  });
+  const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, clients: storage.clients, requirements })]);
   const csrf = createCsrf({ key: deriveKey(config.secretKey, 'csrf'), issuer: config.issuer });
 
   const health = new Router();
@@ -147,8 +166,11 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   app.use(errorHandler(render));
   app.use(health.routes());
   app.use(assets(['idp.css']));
-  app.use(createInteractionRouter({ flows, passwordLogin, csrf, render, basePath }).routes());
+  app.use(createInteractionRouter({
+    flows, passwordLogin, factors, authentications, csrf, render, basePath, now, flowTtlSeconds: TTL.Interaction,
+  }).routes());
   if (options.demo) app.use(createDemoRouter({ issuer: config.issuer, render }).routes());
+  app.use(rememberSessionAuthentication({ authentications, ttlSeconds: TTL.Session }));
   app.use((ctx, next) => mounted(ctx, next));
 
   return {

@@ -5,6 +5,7 @@ import { openStorage, type Storage } from '../store/index.ts';
 import { addClient, listClients } from './commands/client.ts';
 import { rotateKeys } from './commands/keys.ts';
 import { migrate } from './commands/migrate.ts';
+import { assignToken, importTokens, listTokens, markToken, resetToken, resyncToken, unlockToken } from './commands/tokens.ts';
 import { addUser, lockUser, unlockUser } from './commands/user.ts';
 import { toCliError, UsageError } from './errors.ts';
 import { createOutput, type Output, type TextSink } from './output.ts';
@@ -115,6 +116,58 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     options: {},
     shortLived: true,
     run: (_args, _values, { storage, out }) => rotateKeys({ storage }, out),
+  },
+  'tokens import': {
+    args: ['file'],
+    options: { 'psk-hex': { type: 'string' }, format: { type: 'string' } },
+    run: async ([file], values, { storage, out, stdin }) => importTokens(
+      { storage },
+      {
+        file: file as string,
+        format: str(values, 'format'),
+        // `--psk-hex -` reads the key from stdin, out of the shell history and `ps`.
+        pskHex: str(values, 'psk-hex') === '-' ? await readFirstLine(stdin) : str(values, 'psk-hex'),
+      },
+      out,
+    ),
+  },
+  'tokens list': {
+    args: [],
+    options: { status: { type: 'string' } },
+    run: (_args, values, { storage, out }) => listTokens({ storage }, { status: str(values, 'status') }, out),
+  },
+  'tokens assign': {
+    args: ['serial', 'username'],
+    options: { name: { type: 'string' }, code: { type: 'string' } },
+    run: ([serial, username], values, { config, storage, out }) => assignToken(
+      { storage, windows: config.totpWindows, limits: config.factorLockout, now: Date.now },
+      { serial: serial as string, username: username as string, name: str(values, 'name'), code: str(values, 'code') },
+      out,
+    ),
+  },
+  'tokens resync': {
+    args: ['serial', 'code1', 'code2'],
+    options: {},
+    run: ([serial, code1, code2], _values, { config, storage, out }) => resyncToken(
+      { storage, windows: config.totpWindows, limits: config.factorLockout, now: Date.now },
+      { serial: serial as string, code1: code1 as string, code2: code2 as string },
+      out,
+    ),
+  },
+  'tokens reset': {
+    args: ['serial'],
+    options: {},
+    run: ([serial], _values, { storage, out }) => resetToken({ storage }, { serial: serial as string }, out),
+  },
+  'tokens mark': {
+    args: ['serial', 'lost|defective'],
+    options: {},
+    run: ([serial, mark], _values, { storage, out }) => markToken({ storage }, { serial: serial as string, mark: mark as string }, out),
+  },
+  'tokens unlock': {
+    args: ['serial'],
+    options: {},
+    run: ([serial], _values, { storage, out }) => unlockToken({ storage }, { serial: serial as string }, out),
   },
 };
 

@@ -46,6 +46,48 @@ export const COMMAND_HELP: Readonly<Record<string, { synopsis: string; descripti
     synopsis: 'keys rotate',
     description: 'Make new signing keys current; the old ones stay published for a day. Running nodes reload.',
   },
+  'tokens import': {
+    synopsis: 'tokens import <file> [--psk-hex HEX|-] [--format csv|pskc]',
+    description: [
+      'Import a vendor\'s code viewers into stock, all or nothing: CSV (serial,secret,algorithm,digits,period)',
+      'or PSKC (RFC 6030), told apart by content and file name. Serials already there with the same secret',
+      'are skipped, so importing a file again changes nothing; any error (each printed with its line or',
+      'KeyPackage), or a serial already there with another secret, refuses the whole file.',
+    ].join('\n'),
+    options: [
+      '--psk-hex HEX|-        pre-shared key of an encrypted PSKC file, in hex; - reads it from stdin',
+      '--format csv|pskc      the file\'s format, when detection should not decide',
+    ],
+  },
+  'tokens list': {
+    synopsis: 'tokens list [--status in_stock|assigned|locked|lost|defective|pending]',
+    description: 'List code viewers and authenticator apps: serial, kind, status, user, name, drift, last use, lock (never a secret).',
+    options: ['--status STATUS      only these; locked includes tokens whose lock after wrong codes still runs'],
+  },
+  'tokens assign': {
+    synopsis: 'tokens assign <serial> <username> --name NAME --code CODE',
+    description: 'Bind a code viewer from stock to an employee, with the code it shows now (the same check as self-service).',
+    options: [
+      '--name NAME          the name the employee sees for it',
+      '--code CODE          the code the code viewer shows now',
+    ],
+  },
+  'tokens resync': {
+    synopsis: 'tokens resync <serial> <code1> <code2>',
+    description: 'Resynchronise a code viewer whose clock has drifted far, from two consecutive codes it shows.',
+  },
+  'tokens reset': {
+    synopsis: 'tokens reset <serial>',
+    description: 'Put a code viewer back in stock: unbound from its employee, counters and lock cleared, ready for a colleague.',
+  },
+  'tokens mark': {
+    synopsis: 'tokens mark <serial> lost|defective',
+    description: 'Mark a code viewer lost or defective: no code from it is accepted until it is reset.',
+  },
+  'tokens unlock': {
+    synopsis: 'tokens unlock <serial>',
+    description: 'Lift a code viewer\'s lock after wrong codes, clearing its counters.',
+  },
 };
 
 const COMMON = [
@@ -54,7 +96,7 @@ const COMMON = [
   'Exit status: 0 done, 1 failed (nothing was changed), 2 wrong command line.',
 ];
 
-/** The overview, or the commands of one group (`user`, `client`, `keys`). */
+/** The overview, or the commands of one group (`user`, `client`, `keys`, `tokens`). */
 export function overview(group?: string): string {
   const names = Object.keys(COMMAND_HELP).filter((name) => !group || name.split(' ')[0] === group);
   return [

@@ -27,7 +27,7 @@ export type BindFailure = 'serial' | 'not_in_stock' | 'malformed' | 'invalid' | 
 
 export type BindResult = { ok: true; token: TotpTokenRecord } | { ok: false; reason: BindFailure; message?: string };
 
-export type ResyncResult = { ok: true; drift: number } | { ok: false; reason: 'malformed' | 'invalid' | 'replayed' | 'not_found' };
+export type ResyncResult = { ok: true; drift: number } | { ok: false; reason: CodeFailure; lockedUntil?: Date };
 
 /** A new authenticator app: the secret to show (base32 and as an otpauth URI) until confirmed. */
 export interface AuthenticatorEnrolment {
@@ -43,8 +43,11 @@ export interface TotpFactors {
   verify(input: { userId: string; factorId: string; code: string; context: ActContext }): Promise<VerifyCodeResult>;
   /** Binds a code viewer from stock to a user with its serial and a code (self-service and IT). */
   bindCodeViewer(input: { userId: string; serial: string; name: string; code: string; context: ActContext }): Promise<BindResult>;
-  /** Finds a far-drifted token's drift from two consecutive codes. */
-  resync(input: { tokenId: string; code1: string; code2: string; context: ActContext }): Promise<ResyncResult>;
+  /**
+   * Finds a far-drifted token's drift from two consecutive codes. For IT (no `userId`) any
+   * token in use; for the user at login (`userId`) only their own, counted like a code.
+   */
+  resync(input: { tokenId: string; code1: string; code2: string; userId?: string; context: ActContext }): Promise<ResyncResult>;
   /** Starts an authenticator app enrolment: a fresh secret, pending until confirmed. */
   startAuthenticator(input: { userId: string; username: string; name: string; issuerName: string }): Promise<AuthenticatorEnrolment>;
   /** Confirms a pending app with its first code. */
@@ -86,6 +89,26 @@ export function createTotpFactors(deps: {
       details: { tokenId: token?.id, kind: token?.kind, serial: token?.serial, ...details },
     });
 
+  /** Counts an attempt before the code is checked; undefined if the token may not be tried now. */
+  const reserve = async (token: TotpTokenRecord, now: Date) => {
+    const attempt = await tokens.reserveAttempt(token.id, now);
+    return attempt !== undefined && decideAttempt({ attempt, maxFailures: limits.maxFailures }) === 'check' ? attempt : undefined;
+  };
+
+  const refusedAsLocked = async (token: TotpTokenRecord): Promise<{ ok: false; reason: 'locked'; lockedUntil?: Date }> => {
+    const current = await tokens.find(token.id);
+    return { ok: false, reason: 'locked', ...(current?.lockedUntil ? { lockedUntil: current.lockedUntil } : {}) };
+  };
+
+  /** A wrong code: the attempt stays counted, and the one that reaches the limit locks the token. */
+  const failed = async (token: TotpTokenRecord, attempt: number, now: Date, context: ActContext, reason: CodeFailure) => {
+    if (!failureLocks({ attempt, maxFailures: limits.maxFailures })) return { ok: false as const, reason };
+    const lock = await tokens.lockAfterFailures(token.id, (lockNumber) =>
+      new Date(now.getTime() + 1000 * lockSeconds({ lockNumber, baseSeconds: limits.baseSeconds, maxSeconds: limits.maxSeconds })));
+    await record('factor.locked', token, { ...context, actor: 'system' }, { lockNumber: lock.lockNumber, lockedUntil: lock.lockedUntil.toISOString() });
+    return { ok: false as const, reason: 'locked' as const, lockedUntil: lock.lockedUntil };
+  };
+
   return {
     async listForUser(userId) {
       const owned = await tokens.listForUser(userId);
@@ -99,11 +122,10 @@ export function createTotpFactors(deps: {
         return { ok: false, reason: 'not_found' };
       }
       const now = new Date(deps.now());
-      const attempt = await tokens.reserveAttempt(token.id, now);
-      if (attempt === undefined || decideAttempt({ attempt, maxFailures: limits.maxFailures }) === 'refuse') {
+      const attempt = await reserve(token, now);
+      if (attempt === undefined) {
         await record('login.second_factor.failed', token, context, { reason: 'locked' });
-        const current = await tokens.find(token.id);
-        return { ok: false, reason: 'locked', ...(current?.lockedUntil ? { lockedUntil: current.lockedUntil } : {}) };
+        return refusedAsLocked(token);
       }
 
       const result = verifyTotp({ ...tokens.secretOf(token), code, now: now.getTime(), drift: token.drift, window: windows.verify, lastStep: token.lastStep });
@@ -120,13 +142,7 @@ export function createTotpFactors(deps: {
         return { ok: false, reason };
       }
       await record('login.second_factor.failed', token, context, { reason, attempt });
-      if (failureLocks({ attempt, maxFailures: limits.maxFailures })) {
-        const lock = await tokens.lockAfterFailures(token.id, (lockNumber) =>
-          new Date(now.getTime() + 1000 * lockSeconds({ lockNumber, baseSeconds: limits.baseSeconds, maxSeconds: limits.maxSeconds })));
-        await record('factor.locked', token, { ...context, actor: 'system' }, { lockNumber: lock.lockNumber, lockedUntil: lock.lockedUntil.toISOString() });
-        return { ok: false, reason: 'locked', lockedUntil: lock.lockedUntil };
-      }
-      return { ok: false, reason };
+      return failed(token, attempt, now, context, reason);
     },
 
     async bindCodeViewer({ userId, serial, name, code, context }) {
@@ -151,11 +167,20 @@ export function createTotpFactors(deps: {
       return { ok: true, token: bound };
     },
 
-    async resync({ tokenId, code1, code2, context }) {
+    async resync({ tokenId, code1, code2, userId, context }) {
       const token = await tokens.find(tokenId);
-      if (!token || !['assigned', 'locked'].includes(token.status)) return { ok: false, reason: 'not_found' };
-      const result = resyncTotp({ ...tokens.secretOf(token), code1, code2, now: deps.now(), drift: token.drift, window: windows.resync, lastStep: token.lastStep });
-      if (!result.resynced) return { ok: false, reason: result.reason };
+      const usable = userId ? token?.userId === userId && token.status === 'assigned' : ['assigned', 'locked'].includes(token?.status as string);
+      if (!token || !usable) return { ok: false, reason: 'not_found' };
+      const now = new Date(deps.now());
+      const attempt = userId ? await reserve(token, now) : 0;
+      if (attempt === undefined) return refusedAsLocked(token);
+      const result = resyncTotp({ ...tokens.secretOf(token), code1, code2, now: now.getTime(), drift: token.drift, window: windows.resync, lastStep: token.lastStep });
+      if (!result.resynced) {
+        await record('login.second_factor.failed', token, context, { reason: result.reason, resync: true });
+        if (userId && result.reason === 'invalid') return failed(token, attempt, now, context, result.reason);
+        if (userId) await tokens.releaseAttempt(token.id);
+        return { ok: false, reason: result.reason };
+      }
       await tokens.resync(token.id, { drift: result.drift, step: result.lastStep });
       await record('factor.resynced', token, context, { driftBefore: token.drift, drift: result.drift });
       return { ok: true, drift: result.drift };

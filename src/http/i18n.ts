@@ -33,6 +33,35 @@ const da = {
   'error.oidc': 'Systemet, du kom fra, sendte en ugyldig forespørgsel.',
   'error.reference': 'Fejlreference',
   'skip': 'Gå til indhold',
+  'factor.title': 'Bekræft med din 2-faktor enhed',
+  'factor.intro': 'Systemet kræver 2-faktor godkendelse.',
+  'factor.choose': 'Vælg hvilken 2-faktor enhed du vil bruge',
+  'factor.kind.code_viewer': 'Kodeviser',
+  'factor.kind.authenticator': 'Authenticator-app',
+  'factor.lastUsed': 'Sidst brugt',
+  'factor.locked': 'Spærret',
+  'code.label': 'Kode',
+  'code.hint.code_viewer': 'Tryk på knappen på kodeviseren, og indtast koden, der vises.',
+  'code.hint.authenticator': 'Åbn din authenticator-app, og indtast koden, den viser.',
+  'code.submit': 'Bekræft',
+  'code.invalid': 'Koden er forkert. Indtast den kode, der vises nu.',
+  'code.replayed': 'Koden er allerede brugt. Vent på den næste kode, og indtast den.',
+  'code.malformed': 'Indtast koden med de cifre, der står på skærmen.',
+  'code.locked': 'Enheden er spærret efter for mange forkerte koder. Prøv igen senere, eller kontakt IT-support.',
+  'code.lockedUntil': 'Enheden er spærret efter for mange forkerte koder, til kl. {time}. Brug en anden enhed, eller kontakt IT-support.',
+  'code.not_found': 'Enheden kan ikke bruges. Vælg en anden.',
+  'code.otherDevice': 'Brug en anden 2-faktor enhed',
+  'resync.title': 'Passer koderne ikke?',
+  'resync.intro': 'Er kodeviseren kommet ud af takt, kan du synkronisere den: indtast to koder lige efter hinanden.',
+  'resync.code1': 'Første kode',
+  'resync.code2': 'Næste kode',
+  'resync.submit': 'Synkroniser',
+  'resync.done': 'Enheden er synkroniseret. Vent på en ny kode, og indtast den.',
+  'resync.failed': 'De to koder passede ikke sammen. Prøv igen med to koder lige efter hinanden.',
+  'nofactor.title': 'Du mangler en 2-faktor enhed',
+  'nofactor.body': 'Systemet kræver 2-faktor godkendelse, men du har ingen 2-faktor enhed tilknyttet. Tilknyt en kodeviser eller en authenticator-app i selvbetjeningen, eller kontakt IT-support.',
+  'nofactor.selfservice': 'Gå til selvbetjening',
+  'nofactor.back': 'Tilbage til systemet',
 } as const;
 
 export type MessageKey = keyof typeof da;
@@ -65,13 +94,42 @@ const en: Record<MessageKey, string> = {
   'error.oidc': 'The system you came from sent an invalid request.',
   'error.reference': 'Error reference',
   'skip': 'Skip to content',
+  'factor.title': 'Confirm with your 2-factor device',
+  'factor.intro': 'The system requires 2-factor authentication.',
+  'factor.choose': 'Choose which 2-factor device to use',
+  'factor.kind.code_viewer': 'Code viewer',
+  'factor.kind.authenticator': 'Authenticator app',
+  'factor.lastUsed': 'Last used',
+  'factor.locked': 'Locked',
+  'code.label': 'Code',
+  'code.hint.code_viewer': 'Press the button on the code viewer and enter the code it shows.',
+  'code.hint.authenticator': 'Open your authenticator app and enter the code it shows.',
+  'code.submit': 'Confirm',
+  'code.invalid': 'The code is wrong. Enter the code shown now.',
+  'code.replayed': 'That code has already been used. Wait for the next code and enter it.',
+  'code.malformed': 'Enter the code\'s digits as shown on the screen.',
+  'code.locked': 'The device is locked after too many wrong codes. Try again later, or contact IT support.',
+  'code.lockedUntil': 'The device is locked after too many wrong codes, until {time}. Use another device, or contact IT support.',
+  'code.not_found': 'That device cannot be used. Choose another.',
+  'code.otherDevice': 'Use another 2-factor device',
+  'resync.title': 'Do the codes not match?',
+  'resync.intro': 'If the code viewer has drifted out of step, you can resynchronise it: enter two codes in a row.',
+  'resync.code1': 'First code',
+  'resync.code2': 'Next code',
+  'resync.submit': 'Resynchronise',
+  'resync.done': 'The device is resynchronised. Wait for a new code and enter it.',
+  'resync.failed': 'The two codes did not match. Try again with two codes in a row.',
+  'nofactor.title': 'You need a 2-factor device',
+  'nofactor.body': 'The system requires 2-factor authentication, but you have no 2-factor device. Add a code viewer or an authenticator app in self-service, or contact IT support.',
+  'nofactor.selfservice': 'Go to self-service',
+  'nofactor.back': 'Back to the system',
 };
 
 const MESSAGES: Readonly<Record<Language, Record<MessageKey, string>>> = { da, en };
 
-/** Translates a key into a language. */
-export function translate(language: Language, key: MessageKey): string {
-  return MESSAGES[language][key];
+/** Translates a key into a language, filling `{name}` placeholders from `values`. */
+export function translate(language: Language, key: MessageKey, values: Record<string, string> = {}): string {
+  return MESSAGES[language][key].replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 
 import type { Level } from '../auth/levels.ts';
+import type { LoginRequirements, SessionAuthentication } from '../auth/step-up.ts';
 
 /**
  * A login in progress, whatever protocol asked for it (ARCHITECTURE.md, "A login, step by
@@ -18,19 +19,16 @@ export interface Flow {
   returnOrigin: string | undefined;
   /** Whether the user must log in; false when only protocol bookkeeping (consent) is left. */
   needsLogin: boolean;
-  /** The level the relying party needs. */
-  level: Level;
-  /** The account the SSO session already has, if any. */
-  sessionAccountId: string | undefined;
+  /** The level the relying party needs, the factor lifetimes, and what the session has proven. */
+  requirements: LoginRequirements;
 }
 
 /** What a finished login proves: who, at what level, with which methods (RFC 8176 `amr`). */
 export interface LoginResult {
-  accountId: string;
   level: Level;
   amr: string[];
-  /** When the user authenticated, epoch seconds. */
-  authTime: number;
+  /** What the session has proven, and when; kept for the next request's step-up decision. */
+  authentication: SessionAuthentication;
 }
 
 /** How one protocol loads, finishes and fails its flows. */

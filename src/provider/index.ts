@@ -1,4 +1,4 @@
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Configuration, type interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { ACR_VALUES } from '../auth/levels.ts';
 import type { AdapterFactory } from '../adapters/types.ts';
@@ -26,6 +26,8 @@ export interface ProviderOptions {
   dpopNonceSecret: Buffer;
   /** Mark cookies `Secure` (production, https). */
   secureCookies: boolean;
+  /** The interaction policy (oidc-provider's, with our step-up check: `stepUpPolicy`). Defaults to oidc-provider's. */
+  policy?: interactionPolicy.Prompt[];
 }
 
 /** Token and session lifetimes in seconds, with why. */
@@ -93,7 +95,7 @@ export function createProvider(options: ProviderOptions): Provider {
       long: { signed: true, httpOnly: true, sameSite: 'lax', secure: options.secureCookies },
       short: { signed: true, httpOnly: true, sameSite: 'lax', secure: options.secureCookies },
     },
-    interactions: { url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
+    interactions: { ...(options.policy ? { policy: options.policy } : {}), url: (_ctx, interaction) => `${mountPath}/interaction/${interaction.uid}` },
     // Browser apps may call the token endpoint from the origin of one of their redirect URIs.
     clientBasedCORS: (_ctx, origin, client) => client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false,
     renderError: options.pages.renderError,

@@ -2,15 +2,20 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
 
-import { ACR_VALUES, higherLevel, levelOfAcr, lowerLevel, type Level } from '../auth/levels.ts';
+import { ACR_VALUES } from '../auth/levels.ts';
 import type { Flow, FlowProtocol } from '../interactions/flow.ts';
 import type { ClientRepository } from '../store/clients.ts';
+import type { ReadLoginRequirements } from './login-requirements.ts';
 
 /**
  * OIDC as a flow protocol: an oidc-provider interaction becomes a {@link Flow}, and a finished
  * login becomes `interactionResult`, which resumes the authorization request.
  */
-export function createOidcFlowProtocol(options: { provider: () => Provider; clients: ClientRepository }): FlowProtocol {
+export function createOidcFlowProtocol(options: {
+  provider: () => Provider;
+  clients: ClientRepository;
+  requirements: ReadLoginRequirements;
+}): FlowProtocol {
   const finish = async (ctx: Context, result: InteractionResults) => {
     const returnTo = await options.provider().interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     ctx.status = 303;
@@ -39,14 +44,23 @@ export function createOidcFlowProtocol(options: { provider: () => Provider; clie
         clientName: (client?.metadata.client_name as string | undefined) ?? clientId,
         returnOrigin: redirectUri ? new URL(redirectUri).origin : undefined,
         needsLogin: details.prompt.name === 'login',
-        level: requestedLevel(details.params, client?.level ?? 'low'),
-        sessionAccountId: details.session?.accountId,
+        requirements: await options.requirements({ params: details.params, session: details.session }),
       } satisfies Flow;
     },
 
     async complete(ctx, _flow, result) {
+      const { authentication } = result;
       await finish(ctx, {
-        login: { accountId: result.accountId, acr: ACR_VALUES[result.level], amr: result.amr, ts: result.authTime, remember: true },
+        login: {
+          accountId: authentication.accountId,
+          acr: ACR_VALUES[result.level],
+          amr: result.amr,
+          ts: Math.max(authentication.passwordAt, authentication.secondFactorAt ?? 0),
+          remember: true,
+        },
+        // Carried through the interaction to the resumed request, which knows the session uid
+        // to keep it under (see `session-authentication.ts`).
+        authentication,
       });
     },
 
@@ -60,16 +74,4 @@ export function createOidcFlowProtocol(options: { provider: () => Provider; clie
       await finish(ctx, { error: error.error, error_description: error.description });
     },
   };
-}
-
-/**
- * The level an authorization request needs. `acr_values` lists the values the relying party
- * accepts (OIDC Core §3.1.2.1), so the lowest known one is enough; the client's registered
- * minimum applies whatever it asks.
- */
-function requestedLevel(params: Record<string, unknown>, clientMinimum: Level): Level {
-  const asked = (typeof params.acr_values === 'string' ? params.acr_values.split(' ') : [])
-    .map(levelOfAcr)
-    .filter((level): level is Level => level !== undefined);
-  return asked.length ? higherLevel(clientMinimum, asked.reduce(lowerLevel)) : clientMinimum;
 }

@@ -11,6 +11,9 @@ export interface ClientRecord {
   metadata: ClientMetadata;
   /** The minimum level this client requires for every login. */
   level: Level;
+  /** How long a password / second factor counts for this client, in seconds; null: the default. */
+  passwordMaxAgeSeconds: number | null;
+  secondFactorMaxAgeSeconds: number | null;
   createdAt: Date;
 }
 
@@ -19,12 +22,23 @@ interface ClientRow {
   metadata: ClientMetadata;
   client_secret_sealed: string | null;
   level: Level;
+  password_max_age_seconds: number | null;
+  second_factor_max_age_seconds: number | null;
   created_at: Date;
+}
+
+/** A relying party to register. */
+export interface NewClient {
+  metadata: ClientMetadata;
+  clientSecret?: string | undefined;
+  level: Level;
+  passwordMaxAgeSeconds?: number | null | undefined;
+  secondFactorMaxAgeSeconds?: number | null | undefined;
 }
 
 /** Stores relying parties; the client secret is sealed at rest and opened only to authenticate. */
 export interface ClientRepository {
-  add(input: { metadata: ClientMetadata; clientSecret?: string; level: Level }, trx?: Knex.Transaction): Promise<ClientRecord>;
+  add(input: NewClient, trx?: Knex.Transaction): Promise<ClientRecord>;
   /** The metadata oidc-provider needs, secret included; undefined if unknown. */
   findMetadata(clientId: string): Promise<ClientMetadata | undefined>;
   find(clientId: string): Promise<ClientRecord | undefined>;
@@ -36,6 +50,8 @@ const toRecord = (row: ClientRow): ClientRecord => ({
   clientId: row.client_id,
   metadata: row.metadata,
   level: row.level,
+  passwordMaxAgeSeconds: row.password_max_age_seconds,
+  secondFactorMaxAgeSeconds: row.second_factor_max_age_seconds,
   createdAt: row.created_at,
 });
 
@@ -46,7 +62,7 @@ export function createClientRepository(db: Knex, box: SecretBox): ClientReposito
     (await db<ClientRow>('oidc_clients').where({ client_id: clientId }).first()) as ClientRow | undefined;
 
   return {
-    async add({ metadata, clientSecret, level }, trx) {
+    async add({ metadata, clientSecret, level, passwordMaxAgeSeconds, secondFactorMaxAgeSeconds }, trx) {
       const clientId = metadata.client_id;
       const [row] = (await (trx ?? db)('oidc_clients')
         .insert({
@@ -54,6 +70,8 @@ export function createClientRepository(db: Knex, box: SecretBox): ClientReposito
           metadata: JSON.stringify({ ...metadata, client_secret: undefined }),
           client_secret_sealed: clientSecret ? box.seal(clientSecret, context(clientId)) : null,
           level,
+          password_max_age_seconds: passwordMaxAgeSeconds ?? null,
+          second_factor_max_age_seconds: secondFactorMaxAgeSeconds ?? null,
         })
         .returning('*')) as ClientRow[];
       return toRecord(row as ClientRow);

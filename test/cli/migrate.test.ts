@@ -18,7 +18,7 @@ describe('stepup migrate', function () {
 
     const first = await backing.run(['migrate']);
     expect(first.code, first.stderr).to.equal(0);
-    expect(first.stdout).to.equal('applied 20261124_001_foundation\n');
+    expect(first.stdout).to.equal('applied 20261124_001_foundation\napplied 20261124_002_totp_tokens\n');
     const tables = await backing.inspect(async (db) =>
       ((await db('pg_tables').where({ schemaname: 'public' }).pluck('tablename')) as string[]).sort());
     expect(tables).to.include.members(['users', 'oidc_clients', 'signing_keys', 'audit_events', 'oidc_payloads']);
@@ -27,7 +27,7 @@ describe('stepup migrate', function () {
     expect(again.code, again.stderr).to.equal(0);
     expect(JSON.parse(again.stdout)).to.deep.equal({ applied: [] });
     const runs = await backing.inspect(async (db) => (await db('knex_migrations').pluck('name')) as string[]);
-    expect(runs).to.deep.equal(['20261124_001_foundation']);
+    expect(runs).to.deep.equal(['20261124_001_foundation', '20261124_002_totp_tokens']);
 
     const text = await backing.run(['migrate']);
     expect(text.stdout).to.match(/schema is current/);

@@ -1,0 +1,35 @@
+import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+
+import { decideStepUp } from '../auth/step-up.ts';
+import type { ReadLoginRequirements } from './login-requirements.ts';
+
+/**
+ * oidc-provider's default policy treats `acr_values` as voluntary and never prompts for them.
+ * This adds a check to the login prompt: an SSO session whose factors are too few or too old
+ * for what the request needs goes to the interaction, which asks for just what is missing.
+ */
+export function stepUpPolicy(options: { requirements: ReadLoginRequirements; now: () => number }) {
+  const { Check, base } = interactionPolicy;
+  const policy = base();
+  const login = policy.get('login');
+  if (!login) throw new Error('oidc-provider base policy has no login prompt');
+  login.checks.push(new Check(
+    'step_up',
+    'the session does not satisfy the requested level of assurance',
+    async (ctx: KoaContextWithOIDC) => {
+      const { session, params, result } = ctx.oidc;
+      // No session: the `no_session` check asks. Just logged in: the interaction decided.
+      if (!session?.accountId || result?.login) return Check.NO_NEED_TO_PROMPT;
+      const requirements = await options.requirements({ params: params as Record<string, unknown>, session });
+      const decision = decideStepUp({
+        needed: requirements.level,
+        session: requirements.authentication,
+        now: Math.floor(options.now() / 1000),
+        lifetimes: requirements.lifetimes,
+        maxAge: requirements.maxAge,
+      });
+      return decision.password || decision.secondFactor ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+    },
+  ));
+  return policy;
+}
