@@ -1,0 +1,199 @@
+import { expect } from 'chai';
+import * as client from 'openid-client';
+
+import { ACR_VALUES } from '../../src/auth/levels.ts';
+import { createTotpFactors } from '../../src/factors/totp-factors.ts';
+import { Browser, readForm } from '../helpers/browser.ts';
+import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
+import { TestClock, codeAt, makeCodeViewer, secretFromBase32 } from '../helpers/totp.ts';
+import { authorizationRequest, discover, REDIRECT_URI, registerClient } from './login-flow.ts';
+
+const PASSWORD = 'Forår-i-Esbjerg-2026';
+const SUBSTANTIAL = { acr_values: ACR_VALUES.substantial };
+
+describe('step-up to a second factor, end to end with openid-client', function () {
+  let backing: Backing;
+  let running: RunningIdp;
+  let config: client.Configuration;
+  const clock = new TestClock(Date.now());
+
+  before(async () => {
+    backing = await createBacking();
+    running = await startIdp(backing, { now: clock.now });
+    await registerClient(running.idp, 'stepup-rp');
+    config = await discover(running.issuer, 'stepup-rp');
+  });
+  after(async () => {
+    await running?.stop();
+    await backing?.cleanup();
+  });
+
+  const factors = () => createTotpFactors({
+    tokens: running.idp.storage.totpTokens,
+    audit: running.idp.storage.audit,
+    windows: { verify: 2, bind: 10, resync: 60 },
+    limits: { maxFailures: 5, baseSeconds: 300, maxSeconds: 86400 },
+    now: clock.now,
+  });
+
+  /** A user with a code viewer bound from stock, as self-service would do it. */
+  async function userWithCodeViewer(username: string) {
+    const user = await addUser(running.idp, { username, password: PASSWORD });
+    const viewer = makeCodeViewer();
+    await running.idp.storage.db.transaction((trx) => running.idp.storage.totpTokens.addToStock([viewer], trx));
+    const bound = await factors().bindCodeViewer({ userId: user.id, serial: viewer.serial, name: 'Kodeviser på kontoret', code: codeAt(viewer, clock.step()), context: { actor: 'test' } });
+    expect(bound.ok).to.equal(true);
+    clock.advance(30);
+    return { user, viewer };
+  }
+
+  /** Starts an authorization request and follows it to the first page the user sees. */
+  async function start(browser: Browser, params: Record<string, string> = {}, rp: client.Configuration = config) {
+    const request = await authorizationRequest(rp, params);
+    const { response, url } = await browser.follow(request.url, { stopAt: REDIRECT_URI });
+    return { request, url, html: response.status === 200 ? await response.text() : '', status: response.status };
+  }
+
+  async function submit(browser: Browser, page: { html: string; url: string }, fields: Record<string, string>, index = 0) {
+    const form = readForm(page.html, page.url, index);
+    const { response, url } = await browser.submit(form.action, { ...form.fields, ...fields }, { stopAt: REDIRECT_URI });
+    return { url, html: url.startsWith(REDIRECT_URI) ? '' : await response.text() };
+  }
+
+  async function tokensFor(request: Awaited<ReturnType<typeof start>>['request'], callback: string, rp: client.Configuration = config) {
+    return client.authorizationCodeGrant(rp, new URL(callback), { pkceCodeVerifier: request.codeVerifier, expectedState: request.state });
+  }
+
+  it('asks for password and code for Substantial, and reports acr Substantial with amr pwd, otp, hwk, mfa', async () => {
+    const { viewer } = await userWithCodeViewer('signe');
+    const browser = new Browser();
+    const first = await start(browser, SUBSTANTIAL);
+    const codePage = await submit(browser, first, { username: 'signe', password: PASSWORD });
+    expect(codePage.html).to.match(/autocomplete="one-time-code"/);
+    expect(codePage.html).to.match(/inputmode="numeric"/);
+    expect(codePage.html).to.include('Kodeviser på kontoret');
+    const done = await submit(browser, { html: codePage.html, url: first.url }, { code: codeAt(viewer, clock.step()) });
+    const claims = (await tokensFor(first.request, done.url)).claims();
+    expect(claims?.acr).to.equal(ACR_VALUES.substantial);
+    expect(claims?.amr).to.deep.equal(['pwd', 'otp', 'hwk', 'mfa']);
+  });
+
+  it('steps a Low session up with the code alone, and says when a code was already used', async () => {
+    const { viewer } = await userWithCodeViewer('tove');
+    const browser = new Browser();
+    const low = await start(browser);
+    const lowDone = await submit(browser, low, { username: 'tove', password: PASSWORD });
+    expect((await tokensFor(low.request, lowDone.url)).claims()?.acr).to.equal(ACR_VALUES.low);
+
+    const up = await start(browser, SUBSTANTIAL);
+    expect(up.html).to.not.match(/autocomplete="current-password"/);
+    expect(up.html).to.match(/autocomplete="one-time-code"/);
+    const code = codeAt(viewer, clock.step());
+    const done = await submit(browser, up, { code });
+    const claims = (await tokensFor(up.request, done.url)).claims();
+    expect(claims?.acr).to.equal(ACR_VALUES.substantial);
+    expect(claims?.amr).to.deep.equal(['pwd', 'otp', 'hwk', 'mfa']);
+
+    // On another computer, the same code typed again.
+    const browser2 = new Browser();
+    const second = await start(browser2, SUBSTANTIAL);
+    const page = await submit(browser2, second, { username: 'tove', password: PASSWORD });
+    const replay = await submit(browser2, { html: page.html, url: second.url }, { code });
+    expect(replay.html).to.include('Koden er allerede brugt');
+  });
+
+  it('keeps a Substantial session until the second factor\'s lifetime ends, then asks for the code only', async () => {
+    const { viewer } = await userWithCodeViewer('ulla');
+    const browser = new Browser();
+    const first = await start(browser, SUBSTANTIAL);
+    const codePage = await submit(browser, first, { username: 'ulla', password: PASSWORD });
+    await submit(browser, { html: codePage.html, url: first.url }, { code: codeAt(viewer, clock.step()) });
+
+    clock.advance(30 * 60);
+    const within = await start(browser, SUBSTANTIAL);
+    expect(within.url).to.match(/^http:\/\/127\.0\.0\.1:9\/cb\?code=/);
+
+    clock.advance(31 * 60);
+    const after = await start(browser, SUBSTANTIAL);
+    expect(after.html).to.match(/autocomplete="one-time-code"/);
+    expect(after.html).to.not.match(/autocomplete="current-password"/);
+  });
+
+  it('honours prompt=login: the password again, then the code', async () => {
+    const { viewer } = await userWithCodeViewer('vera');
+    const browser = new Browser();
+    const first = await start(browser, SUBSTANTIAL);
+    const codePage = await submit(browser, first, { username: 'vera', password: PASSWORD });
+    await submit(browser, { html: codePage.html, url: first.url }, { code: codeAt(viewer, clock.step()) });
+    clock.advance(30);
+    const again = await start(browser, { ...SUBSTANTIAL, prompt: 'login' });
+    expect(again.html).to.match(/autocomplete="current-password"/);
+    const code = await submit(browser, again, { username: 'vera', password: PASSWORD });
+    expect(code.html).to.match(/autocomplete="one-time-code"/);
+  });
+
+  it('requires the client\'s minimum level, and an essential acr in the claims parameter', async () => {
+    await running.idp.storage.clients.add({
+      metadata: { client_id: 'strict-rp', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code'] },
+      clientSecret: 'strict-rp-secret-that-is-long-enough-to-be-strong',
+      level: 'substantial',
+    });
+    const { viewer } = await userWithCodeViewer('william');
+    const strict = await discover(running.issuer, 'strict-rp');
+    const browser = new Browser();
+    const first = await start(browser, {}, strict);
+    const codePage = await submit(browser, first, { username: 'william', password: PASSWORD });
+    expect(codePage.html).to.match(/autocomplete="one-time-code"/);
+    const done = await submit(browser, { html: codePage.html, url: first.url }, { code: codeAt(viewer, clock.step()) });
+    expect((await tokensFor(first.request, done.url, strict)).claims()?.acr).to.equal(ACR_VALUES.substantial);
+
+    const other = new Browser();
+    const essential = await start(other, { claims: JSON.stringify({ id_token: { acr: { essential: true, values: [ACR_VALUES.substantial] } } }) });
+    const afterPassword = await submit(other, essential, { username: 'william', password: PASSWORD });
+    expect(afterPassword.html).to.match(/autocomplete="one-time-code"/);
+  });
+
+  it('tells a user without a second factor, and cancelling returns unmet_authentication_requirements', async () => {
+    await addUser(running.idp, { username: 'xenia', password: PASSWORD });
+    const browser = new Browser();
+    const first = await start(browser, SUBSTANTIAL);
+    const page = await submit(browser, first, { username: 'xenia', password: PASSWORD });
+    expect(page.html).to.include('Du mangler en 2-faktor enhed');
+    const cancelled = await submit(browser, { html: page.html, url: first.url }, {});
+    expect(new URL(cancelled.url).searchParams.get('error')).to.equal('unmet_authentication_requirements');
+  });
+
+  it('locks the code viewer after 5 wrong codes and says so, and offers resynchronisation after a wrong code', async () => {
+    const { viewer } = await userWithCodeViewer('yrsa');
+    const browser = new Browser();
+    const first = await start(browser, SUBSTANTIAL);
+    let page = await submit(browser, first, { username: 'yrsa', password: PASSWORD });
+    page = await submit(browser, { html: page.html, url: first.url }, { code: codeAt(viewer, clock.step() + 30) });
+    expect(page.html).to.include('Koden er forkert');
+    expect(page.html).to.include('Synkroniser');
+    for (let i = 0; i < 4; i += 1) page = await submit(browser, { html: page.html, url: first.url }, { code: codeAt(viewer, clock.step() + 30) });
+    expect(page.html).to.include('spærret');
+    page = await submit(browser, { html: page.html, url: first.url }, { code: codeAt(viewer, clock.step()) });
+    expect(page.html).to.include('spærret');
+    const locks = await running.idp.storage.audit.list({ type: 'factor.locked' });
+    expect(locks.length).to.be.greaterThan(0);
+  });
+
+  it('lets a user with two devices choose, the last used first', async () => {
+    const { user, viewer } = await userWithCodeViewer('zacharias');
+    const enrolment = await factors().startAuthenticator({ userId: user.id, username: 'zacharias', name: 'Min telefon', issuerName: 'Kommunen' });
+    const app = { secret: secretFromBase32(enrolment.secretBase32), algorithm: 'SHA1' as const, digits: 6 as const, period: 30 as const };
+    expect(await factors().confirmAuthenticator({ userId: user.id, id: enrolment.id, code: codeAt(app, clock.step()), context: { actor: 'test' } })).to.deep.equal({ ok: true });
+    clock.advance(30);
+    const browser = new Browser();
+    const first = await start(browser, SUBSTANTIAL);
+    const chooser = await submit(browser, first, { username: 'zacharias', password: PASSWORD });
+    expect(chooser.html.indexOf('Min telefon')).to.be.lessThan(chooser.html.indexOf('Kodeviser på kontoret'));
+    const link = /href="([^"]*\/choose\/[^"]*)"[^>]*>\s*<span class="factor-name">Kodeviser på kontoret/.exec(chooser.html)?.[1] as string;
+    const { response, url } = await browser.follow(new URL(link.replace(/&amp;/g, '&'), first.url));
+    const codePage = await response.text();
+    expect(codePage).to.include('Kodeviser på kontoret');
+    const done = await submit(browser, { html: codePage, url }, { code: codeAt(viewer, clock.step()) });
+    expect((await tokensFor(first.request, done.url)).claims()?.amr).to.deep.equal(['pwd', 'otp', 'hwk', 'mfa']);
+  });
+});
