@@ -119,6 +119,20 @@ describe('stepup client', function () {
       expect(providerMetadata?.client_secret).to.have.length(43);
     });
 
+    it('keeps a client\'s own factor lifetimes, in minutes, and refuses nonsense', async () => {
+      const clientId = unique('ydelse');
+      const result = await backing.run(['client', 'add', clientId, '--redirect-uri', 'https://ydelse.viborg.dk/cb', '--level', 'substantial', '--password-max-age', '60', '--second-factor-max-age', '15', '--json']);
+      expect(result.code, result.stderr).to.equal(0);
+      const output = JSON.parse(result.stdout) as { client: ClientJson & { password_max_age_minutes: number; second_factor_max_age_minutes: number } };
+      expect(output.client).to.deep.include({ level: 'substantial', password_max_age_minutes: 60, second_factor_max_age_minutes: 15 });
+      const record = await backing.inspect((_db, { clients }) => clients.find(clientId));
+      expect(record).to.deep.include({ passwordMaxAgeSeconds: 3600, secondFactorMaxAgeSeconds: 900 });
+
+      const refused = await backing.run(['client', 'add', unique('ydelse'), '--redirect-uri', 'https://ydelse.viborg.dk/cb', '--second-factor-max-age', '0']);
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.match(/--second-factor-max-age must be whole minutes/);
+    });
+
     it('refuses an existing client_id, keeping the first registration', async () => {
       const clientId = unique('dublet');
       expect((await backing.run(['client', 'add', clientId, '--redirect-uri', 'https://first.example/cb'])).code).to.equal(0);

@@ -29,6 +29,9 @@ export interface ClientSummary {
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
   id_token_signed_response_alg: string;
+  /** Minutes, or null for the IdP's default. */
+  password_max_age_minutes: number | null;
+  second_factor_max_age_minutes: number | null;
   created_at: string;
 }
 
@@ -48,6 +51,9 @@ export interface AddClientInput {
   name?: string | undefined;
   /** Defaults to `ES256`. */
   idTokenSignedResponseAlg?: string | undefined;
+  /** Minutes a password / second factor counts in the SSO session for this client; left out, the IdP's default. */
+  passwordMaxAge?: string | undefined;
+  secondFactorMaxAge?: string | undefined;
 }
 
 export interface AddClientResult {
@@ -67,7 +73,7 @@ export async function addClient(
   input: AddClientInput,
   out: Output,
 ): Promise<AddClientResult> {
-  const { metadata, level, secret, generated } = buildClient(input);
+  const { metadata, level, secret, generated, passwordMaxAgeSeconds, secondFactorMaxAgeSeconds } = buildClient(input);
   await validateClientMetadata(deps.issuer, { ...metadata, ...(secret ? { client_secret: secret } : {}) });
 
   if (await deps.storage.clients.find(metadata.client_id)) {
@@ -76,7 +82,7 @@ export async function addClient(
   const record = await deps.storage.db.transaction(async (trx) => {
     let added: ClientRecord;
     try {
-      added = await deps.storage.clients.add({ metadata, clientSecret: secret, level }, trx);
+      added = await deps.storage.clients.add({ metadata, clientSecret: secret, level, passwordMaxAgeSeconds, secondFactorMaxAgeSeconds }, trx);
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw new CliError('conflict', `a client "${metadata.client_id}" already exists`, { cause: error });
       throw error;
@@ -87,6 +93,8 @@ export async function addClient(
       clientId: added.clientId,
       details: {
         level,
+        passwordMaxAgeSeconds,
+        secondFactorMaxAgeSeconds,
         token_endpoint_auth_method: metadata.token_endpoint_auth_method,
         grant_types: metadata.grant_types,
         redirect_uris: metadata.redirect_uris,
@@ -119,7 +127,14 @@ export async function listClients(deps: { storage: Pick<Storage, 'clients'> }, o
 }
 
 /** The metadata to store, from the operator's input; throws on anything our rules refuse. */
-export function buildClient(input: AddClientInput): { metadata: ClientMetadata & { client_id: string }; level: Level; secret: string | undefined; generated: boolean } {
+export function buildClient(input: AddClientInput): {
+  metadata: ClientMetadata & { client_id: string };
+  level: Level;
+  secret: string | undefined;
+  generated: boolean;
+  passwordMaxAgeSeconds: number | null;
+  secondFactorMaxAgeSeconds: number | null;
+} {
   const clientId = checkClientId(input.clientId);
   if (input.public && input.secret !== undefined) throw new UsageError('--public and --secret cannot be used together', 'client add');
   const grantTypes = [...new Set((input.grantTypes?.length ? input.grantTypes : DEFAULT_GRANT_TYPES).map((grant) => checkOneOf(grant, GRANT_TYPES, '--grant-type')))];
@@ -155,7 +170,23 @@ export function buildClient(input: AddClientInput): { metadata: ClientMetadata &
     token_endpoint_auth_method: input.public ? 'none' : 'client_secret_basic',
     id_token_signed_response_alg: alg,
   };
-  return { metadata, level, secret, generated: !input.public && input.secret === undefined };
+  return {
+    metadata,
+    level,
+    secret,
+    generated: !input.public && input.secret === undefined,
+    passwordMaxAgeSeconds: minutesToSeconds(input.passwordMaxAge, '--password-max-age'),
+    secondFactorMaxAgeSeconds: minutesToSeconds(input.secondFactorMaxAge, '--second-factor-max-age'),
+  };
+}
+
+/** A lifetime in whole minutes (1 to a week) as seconds; null when not given. */
+function minutesToSeconds(value: string | undefined, option: string): number | null {
+  if (value === undefined) return null;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 7 * 24 * 60) {
+    throw new CliError('invalid_input', `${option} must be whole minutes from 1 to ${7 * 24 * 60}, got "${value}"`);
+  }
+  return Number(value) * 60;
 }
 
 /** 32 random bytes, base64url: 256 bits, 43 characters. */
@@ -174,6 +205,8 @@ function summary(record: ClientRecord): ClientSummary {
     redirect_uris: [...(m.redirect_uris ?? [])],
     post_logout_redirect_uris: [...(m.post_logout_redirect_uris ?? [])],
     id_token_signed_response_alg: m.id_token_signed_response_alg ?? 'ES256',
+    password_max_age_minutes: record.passwordMaxAgeSeconds === null ? null : record.passwordMaxAgeSeconds / 60,
+    second_factor_max_age_minutes: record.secondFactorMaxAgeSeconds === null ? null : record.secondFactorMaxAgeSeconds / 60,
     created_at: new Date(record.createdAt).toISOString(),
   };
 }
@@ -184,5 +217,7 @@ function describe(client: ClientSummary): string[] {
     ...(client.redirect_uris.length ? [`redirect URIs: ${client.redirect_uris.join(' ')}`] : []),
     ...(client.post_logout_redirect_uris.length ? [`post-logout redirect URIs: ${client.post_logout_redirect_uris.join(' ')}`] : []),
     ...(client.grant_types.includes('authorization_code') ? [`id_token signed with ${client.id_token_signed_response_alg}`] : []),
+    ...(client.password_max_age_minutes !== null ? [`a password counts for ${client.password_max_age_minutes} minutes`] : []),
+    ...(client.second_factor_max_age_minutes !== null ? [`a second factor counts for ${client.second_factor_max_age_minutes} minutes`] : []),
   ].map((text) => printable(text, Infinity));
 }
