@@ -24,6 +24,7 @@ import { createProvider, TTL } from './provider/index.ts';
 import { createLoginRequirements } from './provider/login-requirements.ts';
 import { rememberSessionAuthentication } from './provider/session-authentication.ts';
 import { stepUpPolicy } from './provider/step-up-check.ts';
+import { createSelfServiceRouter, selfServiceClient } from './selfservice/router.ts';
 import { createAuthenticationStore } from './store/authentications.ts';
 import { createOidcFlowProtocol } from './provider/oidc-flow.ts';
 import { createProviderPages } from './provider/pages.ts';
@@ -96,6 +97,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
       dpopNonceSecret: deriveKey(config.secretKey, 'dpop-nonce'),
       secureCookies,
       policy,
+      staticClients: [selfServiceClient(config.issuer)],
     });
     built.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
     built.on('end_session.success', (ctx) => {
@@ -168,6 +170,9 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   app.use(assets(['idp.css']));
   app.use(createInteractionRouter({
     flows, passwordLogin, factors, authentications, csrf, render, basePath, now, flowTtlSeconds: TTL.Interaction,
+  }).routes());
+  app.use(createSelfServiceRouter({
+    issuer: config.issuer, basePath, render, csrf, factors, users: storage.users, issuerName: new URL(config.issuer).host,
   }).routes());
   if (options.demo) app.use(createDemoRouter({ issuer: config.issuer, render }).routes());
   app.use(rememberSessionAuthentication({ authentications, ttlSeconds: TTL.Session }));

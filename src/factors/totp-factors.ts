@@ -50,6 +50,8 @@ export interface TotpFactors {
   resync(input: { tokenId: string; code1: string; code2: string; userId?: string; context: ActContext }): Promise<ResyncResult>;
   /** Starts an authenticator app enrolment: a fresh secret, pending until confirmed. */
   startAuthenticator(input: { userId: string; username: string; name: string; issuerName: string }): Promise<AuthenticatorEnrolment>;
+  /** A pending app's enrolment again (to show the QR code once more after a wrong first code). */
+  pendingAuthenticator(input: { userId: string; id: string; username: string; issuerName: string }): Promise<AuthenticatorEnrolment | undefined>;
   /** Confirms a pending app with its first code. */
   confirmAuthenticator(input: { userId: string; id: string; code: string; context: ActContext }): Promise<{ ok: true } | { ok: false; reason: CodeFailure }>;
 }
@@ -192,8 +194,13 @@ export function createTotpFactors(deps: {
       const secretBase32 = generateSecret({ length: 20 });
       const secret = new ScureBase32Plugin().decode(secretBase32);
       const token = await tokens.addPending({ userId, name, secret, algorithm: TOTP_DEFAULTS.algorithm, digits: TOTP_DEFAULTS.digits, period: TOTP_DEFAULTS.period });
-      const otpauthUri = generateURI({ issuer: issuerName, label: username, secret: secretBase32 });
-      return { id: token.id, secretBase32, otpauthUri };
+      return enrolment(token.id, secretBase32, username, issuerName);
+    },
+
+    async pendingAuthenticator({ userId, id, username, issuerName }) {
+      const token = await tokens.find(id);
+      if (!token || token.userId !== userId || token.status !== 'pending') return undefined;
+      return enrolment(token.id, new ScureBase32Plugin().encode(tokens.secretOf(token).secret), username, issuerName);
     },
 
     async confirmAuthenticator({ userId, id, code, context }) {
@@ -209,4 +216,9 @@ export function createTotpFactors(deps: {
       return { ok: true };
     },
   };
+}
+
+/** What an app needs to scan: the otpauth URI (Key Uri Format) of the secret. */
+function enrolment(id: string, secretBase32: string, username: string, issuerName: string): AuthenticatorEnrolment {
+  return { id, secretBase32, otpauthUri: generateURI({ issuer: issuerName, label: username, secret: secretBase32 }) };
 }

@@ -7,6 +7,7 @@ import type { SessionAuthentication } from '../auth/step-up.ts';
 import type { CodeFailure, TotpFactors } from '../factors/totp-factors.ts';
 import type { SecondFactor } from '../factors/types.ts';
 import { requestState } from '../http/context.ts';
+import { formField } from '../http/form.ts';
 import type { Csrf } from '../http/csrf.ts';
 import { IdpError } from '../http/errors.ts';
 import { translate, type MessageKey } from '../http/i18n.ts';
@@ -222,11 +223,6 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   return router;
 }
 
-/** A posted form field as a string; anything else (absent, repeated) is empty. */
-function formField(ctx: Context, name: string): string {
-  const value = (ctx.request.body as Record<string, unknown> | undefined)?.[name];
-  return typeof value === 'string' ? value : '';
-}
 
 function actContext(ctx: Context, accountId: string, flow: Flow) {
   return { actor: `user:${accountId}`, ip: ctx.ip, clientId: flow.clientId, requestId: requestState(ctx).requestId };

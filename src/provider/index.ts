@@ -1,4 +1,4 @@
-import Provider, { type Configuration, type interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type ClientMetadata, type Configuration, type interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { ACR_VALUES } from '../auth/levels.ts';
 import type { AdapterFactory } from '../adapters/types.ts';
@@ -28,6 +28,8 @@ export interface ProviderOptions {
   secureCookies: boolean;
   /** The interaction policy (oidc-provider's, with our step-up check: `stepUpPolicy`). Defaults to oidc-provider's. */
   policy?: interactionPolicy.Prompt[];
+  /** Clients that are part of the IdP itself (self-service), fixed in configuration. */
+  staticClients?: ClientMetadata[];
 }
 
 /** Token and session lifetimes in seconds, with why. */
@@ -55,6 +57,7 @@ export function createProvider(options: ProviderOptions): Provider {
   const mountPath = new URL(options.issuer).pathname.replace(/\/$/, '');
   const provider = new Provider(options.issuer, {
     adapter: adapterClass(options.adapter),
+    clients: options.staticClients ?? [],
     jwks: { keys: options.jwks as never[] },
     findAccount: createFindAccount(options.users),
     claims: CLAIMS,
