@@ -89,6 +89,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       level: { type: 'string' },
       name: { type: 'string' },
       'id-token-signed-response-alg': { type: 'string' },
+      'password-max-age': { type: 'string' },
+      'second-factor-max-age': { type: 'string' },
     },
     run: ([clientId], values, { config, storage, out }) => addClient(
       { storage, issuer: config.issuer },
@@ -102,6 +104,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         level: str(values, 'level'),
         name: str(values, 'name'),
         idTokenSignedResponseAlg: str(values, 'id-token-signed-response-alg'),
+        passwordMaxAge: str(values, 'password-max-age'),
+        secondFactorMaxAge: str(values, 'second-factor-max-age'),
       },
       out,
     ),

@@ -24,7 +24,7 @@ export const COMMAND_HELP: Readonly<Record<string, { synopsis: string; descripti
     description: 'Let an employee in again, lifting an automatic lock after failed attempts too.',
   },
   'client add': {
-    synopsis: 'client add <client_id> --redirect-uri URI... [--public|--secret S] [--post-logout-redirect-uri URI] [--grant-type TYPE...] [--level low|substantial] [--name NAME] [--id-token-signed-response-alg ES256|RS256]',
+    synopsis: 'client add <client_id> --redirect-uri URI... [--public|--secret S] [--post-logout-redirect-uri URI] [--grant-type TYPE...] [--level low|substantial] [--name NAME] [--id-token-signed-response-alg ES256|RS256] [--password-max-age MIN] [--second-factor-max-age MIN]',
     description: 'Register a relying party (OIDC client). A confidential client without --secret gets a generated one, shown once.',
     options: [
       '--redirect-uri URI               repeatable; https, or http only to localhost/127.0.0.1; no fragment',
@@ -36,6 +36,9 @@ export const COMMAND_HELP: Readonly<Record<string, { synopsis: string; descripti
       '--level low|substantial          minimum level of assurance for every login (default: low)',
       '--name NAME                      client_name, shown on the login page',
       '--id-token-signed-response-alg   ES256 (default) or RS256',
+      '--password-max-age MIN           minutes a password counts in the SSO session for this client',
+      '--second-factor-max-age MIN      minutes a second factor counts for this client',
+      '                                 (defaults: PASSWORD_MAX_AGE_MINUTES, SECOND_FACTOR_MAX_AGE_MINUTES)',
     ],
   },
   'client list': {
