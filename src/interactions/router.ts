@@ -163,15 +163,19 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     return continueFlow(ctx, next);
   });
 
-  router.post('/interaction/:uid/code', forms, async (ctx) => {
+  /** A posted second-factor form: its flow, and the user's factor it names (if it is theirs). */
+  const postedFactor = async (ctx: Context) => {
     const loaded = await load(ctx);
-    const { flow } = loaded;
-    checkForm(ctx, flow);
+    checkForm(ctx, loaded.flow);
     const accountId = accountOf(loaded);
-    if (!accountId) return continueFlow(ctx, loaded);
-    const factors = await deps.factors.listForUser(accountId);
+    const factors = accountId ? await deps.factors.listForUser(accountId) : [];
     const factor = factors.find((candidate) => candidate.id === formField(ctx, 'factor'));
-    if (!factor) return continueFlow(ctx, loaded);
+    return { loaded, flow: loaded.flow, accountId, factors, factor };
+  };
+
+  router.post('/interaction/:uid/code', forms, async (ctx) => {
+    const { loaded, flow, accountId, factors, factor } = await postedFactor(ctx);
+    if (!accountId || !factor) return continueFlow(ctx, loaded);
 
     const result = await deps.factors.verify({ userId: accountId, factorId: factor.id, code: formField(ctx, 'code'), context: actContext(ctx, accountId, flow) });
     if (!result.ok) {
@@ -188,14 +192,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   });
 
   router.post('/interaction/:uid/resync', forms, async (ctx) => {
-    const loaded = await load(ctx);
-    const { flow } = loaded;
-    checkForm(ctx, flow);
-    const accountId = accountOf(loaded);
-    if (!accountId) return continueFlow(ctx, loaded);
-    const factors = await deps.factors.listForUser(accountId);
-    const factor = factors.find((candidate) => candidate.id === formField(ctx, 'factor'));
-    if (!factor) return continueFlow(ctx, loaded);
+    const { loaded, flow, accountId, factors, factor } = await postedFactor(ctx);
+    if (!accountId || !factor) return continueFlow(ctx, loaded);
 
     const result = await deps.factors.resync({
       tokenId: factor.id,

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { generateSync } from 'otplib';
+
+import { codeAt } from '../../../test/helpers/totp.ts';
 import type { TotpAlgorithm } from './defaults.ts';
 import type { TotpToken } from './steps.ts';
 import { verifyTotp } from './verify.ts';
@@ -24,16 +25,6 @@ const VECTORS: Array<[number, Record<TotpAlgorithm, string>]> = [
 
 const APP: TotpToken = { secret: SEED.SHA1, algorithm: 'SHA1', digits: 6, period: 30 };
 
-/** The token's code for a step, as a code viewer would show it. */
-function codeAt(token: TotpToken, step: number): string {
-  return generateSync({
-    secret: token.secret,
-    algorithm: token.algorithm === 'SHA1' ? 'sha1' : token.algorithm === 'SHA256' ? 'sha256' : 'sha512',
-    digits: token.digits,
-    period: token.period,
-    epoch: step * token.period,
-  });
-}
 
 /** Epoch milliseconds 7 s into a step. */
 function inStep(step: number, period = 30): number {
