@@ -24,7 +24,9 @@ export function securityHeaders(): Middleware {
     ].join('; ');
     if (!ctx.response.get('content-security-policy')) ctx.set('Content-Security-Policy', policy);
     ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.set('Referrer-Policy', 'no-referrer');
+    // Not `no-referrer`: browsers then send `Origin: null` on form posts, and the CSRF check
+    // needs the real origin. `same-origin` still tells relying parties nothing.
+    ctx.set('Referrer-Policy', 'same-origin');
     ctx.set('X-Frame-Options', 'DENY');
     ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
     if (ctx.secure) ctx.set('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');

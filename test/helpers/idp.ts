@@ -44,7 +44,7 @@ export interface RunningIdp {
  * Starts an IdP on 127.0.0.1 with its own port, sharing `backing`. With `mountPath` it is
  * embedded in a host Koa app under that prefix, as an embedding application would.
  */
-export async function startIdp(backing: Backing, options: { mountPath?: string; config?: Partial<IdpConfig>; now?: () => number } = {}): Promise<RunningIdp> {
+export async function startIdp(backing: Backing, options: { mountPath?: string; config?: Partial<IdpConfig>; now?: () => number; demo?: boolean } = {}): Promise<RunningIdp> {
   const server: Server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -72,6 +72,7 @@ export async function startIdp(backing: Backing, options: { mountPath?: string; 
     redisKeyPrefix: backing.redisKeyPrefix,
     logger: pino({ level: 'debug' }, sink),
     ...(options.now ? { now: options.now } : {}),
+    demo: options.demo ?? false,
   });
   let handler = idp.app.callback();
   if (options.mountPath) {
