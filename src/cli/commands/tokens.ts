@@ -302,7 +302,8 @@ export async function resyncToken(deps: TotpDeps, input: { serial: string; code1
     throw new CliError('invalid_input', codeMessage(result.reason, token, deps.windows.resync, true));
   }
   out.line(`Resynchronised code viewer ${token.serial}: its clock is ${driftText(result.drift)} (was ${driftText(token.drift)}).`);
-  return { token: await tokenSummary(deps.storage, token), driftWas: token.drift };
+  const resynced = (await deps.storage.totpTokens.find(token.id)) ?? token;
+  return { token: await tokenSummary(deps.storage, resynced), driftWas: token.drift };
 }
 
 async function notInStock(storage: InventoryStorage, token: TotpTokenRecord): Promise<CliError> {
