@@ -72,6 +72,9 @@ export async function openStorage(config: IdpConfig, options: StorageOptions = {
       return { database, shortLived: store };
     },
     async close() {
+      // knex-pglite opens PGlite lazily; destroyed while that is still under way, the instance
+      // opens afterwards and keeps the process alive. Let it finish opening, then close it.
+      if (!('url' in target)) await databaseReachable(db);
       await Promise.allSettled([db.destroy(), shortLived.close()]);
     },
   };

@@ -215,7 +215,7 @@ export function createTotpTokenRepository(db: Knex, box: SecretBox): TotpTokenRe
       const updated = await tokens()
         .where({ id, status: 'in_stock' })
         .andWhere((q) => q.whereNull('last_step').orWhere('last_step', '<', step))
-        .update(touched({ status: 'assigned', user_id: userId, name, last_step: step, drift, failure_count: 0, lock_count: 0, locked_until: null, assigned_at: now }));
+        .update(touched({ status: 'assigned', user_id: userId, name, last_step: step, drift, failure_count: 0, lock_count: 0, locked_until: null, assigned_at: now, last_used_at: now }));
       return updated === 1;
     },
     async returnToStock(id) {
