@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import * as client from 'openid-client';
 
+import { ACR_VALUES } from '../../src/auth/levels.ts';
+import { createTotpFactors } from '../../src/factors/totp-factors.ts';
 import { KEYS_CHANGED_CHANNEL, rotateSigningKeys } from '../../src/provider/signing-keys.ts';
-import { Browser } from '../helpers/browser.ts';
+import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
+import { codeAt, makeCodeViewer } from '../helpers/totp.ts';
 import { authorizationRequest, discover, logIn, openLoginPage, REDIRECT_URI, registerClient } from './login-flow.ts';
 
 const PASSWORD = 'Efteraar-i-Aalborg-2026';
@@ -82,6 +85,39 @@ describe('embedding and several nodes', function () {
       const refreshed = await client.refreshTokenGrant(onB, tokens.refresh_token as string);
       expect(refreshed.access_token).to.be.a('string');
       expect((await client.tokenIntrospection(onB, refreshed.access_token)).active).to.equal(true);
+    });
+
+    it('accepts one code sent to both nodes at once exactly once', async () => {
+      const user = await addUser(nodeA.idp, { username: 'frida', password: PASSWORD });
+      const viewer = makeCodeViewer();
+      await nodeA.idp.storage.db.transaction((trx) => nodeA.idp.storage.totpTokens.addToStock([viewer], trx));
+      const step = () => Math.floor(Date.now() / 30_000);
+      const bound = await createTotpFactors({
+        tokens: nodeA.idp.storage.totpTokens,
+        audit: nodeA.idp.storage.audit,
+        windows: { verify: 2, bind: 10, resync: 60 },
+        limits: { maxFailures: 5, baseSeconds: 300, maxSeconds: 86400 },
+        now: Date.now,
+      }).bindCodeViewer({ userId: user.id, serial: viewer.serial, name: 'Delt', code: codeAt(viewer, step()), context: { actor: 'test' } });
+      expect(bound.ok).to.equal(true);
+
+      const onA = await discover(nodeA.issuer, 'cluster-rp');
+      /** A browser at the code page of its own login, on the given node. */
+      const atCodePage = async (node: RunningIdp) => {
+        const browser = new Browser();
+        const request = await authorizationRequest(onA, { acr_values: ACR_VALUES.substantial });
+        const { form } = await openLoginPage(browser, request.url);
+        const page = await browser.submit(form.action.replace(nodeA.url, node.url), { ...form.fields, username: 'frida', password: PASSWORD });
+        const html = await page.response.text();
+        return { browser, code: readForm(html, page.url) };
+      };
+      const [first, second] = await Promise.all([atCodePage(nodeA), atCodePage(nodeB)]);
+      const code = codeAt(viewer, step() + 1);
+      const results = await Promise.all([first, second].map(async ({ browser, code: form }) => {
+        const { response, url } = await browser.submit(form.action, { ...form.fields, code }, { stopAt: REDIRECT_URI });
+        return url.startsWith(REDIRECT_URI) ? 'accepted' : (await response.text()).includes('Koden er allerede brugt') ? 'replayed' : 'other';
+      }));
+      expect(results.sort()).to.deep.equal(['accepted', 'replayed']);
     });
 
     it('picks up a key rotation on every node, keeping the old key published', async () => {

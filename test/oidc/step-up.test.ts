@@ -72,10 +72,12 @@ describe('step-up to a second factor, end to end with openid-client', function (
     expect(codePage.html).to.match(/autocomplete="one-time-code"/);
     expect(codePage.html).to.match(/inputmode="numeric"/);
     expect(codePage.html).to.include('Kodeviser på kontoret');
-    const done = await submit(browser, { html: codePage.html, url: first.url }, { code: codeAt(viewer, clock.step()) });
+    const code = codeAt(viewer, clock.step());
+    const done = await submit(browser, { html: codePage.html, url: first.url }, { code });
     const claims = (await tokensFor(first.request, done.url)).claims();
     expect(claims?.acr).to.equal(ACR_VALUES.substantial);
     expect(claims?.amr).to.deep.equal(['pwd', 'otp', 'hwk', 'mfa']);
+    expect(running.logs.filter((line) => line.includes(`"${code}"`) || line.includes(`=${code}`))).to.deep.equal([]);
   });
 
   it('steps a Low session up with the code alone, and says when a code was already used', async () => {
@@ -117,6 +119,26 @@ describe('step-up to a second factor, end to end with openid-client', function (
     const after = await start(browser, SUBSTANTIAL);
     expect(after.html).to.match(/autocomplete="one-time-code"/);
     expect(after.html).to.not.match(/autocomplete="current-password"/);
+  });
+
+  it('gives a relying party its own second-factor lifetime', async () => {
+    await running.idp.storage.clients.add({
+      metadata: { client_id: 'brisk-rp', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code'] },
+      clientSecret: 'brisk-rp-secret-that-is-long-enough-to-be-strong',
+      level: 'substantial',
+      secondFactorMaxAgeSeconds: 5 * 60,
+    });
+    const brisk = await discover(running.issuer, 'brisk-rp');
+    const { viewer } = await userWithCodeViewer('viggo');
+    const browser = new Browser();
+    const first = await start(browser, SUBSTANTIAL);
+    const codePage = await submit(browser, first, { username: 'viggo', password: PASSWORD });
+    await submit(browser, { html: codePage.html, url: first.url }, { code: codeAt(viewer, clock.step()) });
+
+    clock.advance(6 * 60);
+    expect((await start(browser, SUBSTANTIAL)).url).to.match(/^http:\/\/127\.0\.0\.1:9\/cb\?code=/);
+    const briskPage = await start(browser, {}, brisk);
+    expect(briskPage.html).to.match(/autocomplete="one-time-code"/);
   });
 
   it('honours prompt=login: the password again, then the code', async () => {
