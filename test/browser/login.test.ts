@@ -4,9 +4,8 @@ import { expect } from 'chai';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 import { DEMO_CLIENT_ID } from '../../src/demo/router.ts';
-import { createTotpFactors } from '../../src/factors/totp-factors.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
-import { TestClock, codeAt, makeCodeViewer } from '../helpers/totp.ts';
+import { TestClock, codeAt, makeCodeViewer, factorsOn } from '../helpers/totp.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'Vinter-i-Viborg-2026';
@@ -45,13 +44,7 @@ describe('login pages in Chromium', function () {
     const user = await addUser(running.idp, { username: 'ellen', password: PASSWORD, name: 'Ellen Eriksen' });
     viewer = makeCodeViewer();
     await running.idp.storage.db.transaction((trx) => running.idp.storage.totpTokens.addToStock([viewer], trx));
-    const factors = createTotpFactors({
-      tokens: running.idp.storage.totpTokens,
-      audit: running.idp.storage.audit,
-      windows: { verify: 2, bind: 10, resync: 60 },
-      limits: { maxFailures: 5, baseSeconds: 300, maxSeconds: 86400 },
-      now: clock.now,
-    });
+    const factors = factorsOn(running.idp.storage, clock.now);
     await factors.bindCodeViewer({ userId: user.id, serial: viewer.serial, name: 'Kodeviser på rådhuset', code: codeAt(viewer, clock.step()), context: { actor: 'test' } });
     clock.advance(30);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 
 import { configWith } from '../../src/config/index.ts';
-import { createTotpFactors, type TotpFactors } from '../../src/factors/totp-factors.ts';
 import { openStorage, type Storage } from '../../src/store/index.ts';
 import { TEST_SECRET_KEY, createBacking, type Backing } from '../helpers/idp.ts';
-import { TestClock, codeAt, makeCodeViewer, secretFromBase32 } from '../helpers/totp.ts';
+import { TestClock, codeAt, makeCodeViewer, secretFromBase32, factorsOn } from '../helpers/totp.ts';
 
 const context = { actor: 'test' };
 
@@ -14,14 +13,6 @@ describe('code viewers and authenticator apps (TOTP factors) on the store', func
   let otherNode: Storage;
   let clock: TestClock;
   let userId: string;
-
-  const factorsOn = (store: Storage): TotpFactors => createTotpFactors({
-    tokens: store.totpTokens,
-    audit: store.audit,
-    windows: { verify: 2, bind: 10, resync: 60 },
-    limits: { maxFailures: 5, baseSeconds: 300, maxSeconds: 86400 },
-    now: clock.now,
-  });
 
   before(async () => {
     backing = await createBacking();
@@ -56,7 +47,7 @@ describe('code viewers and authenticator apps (TOTP factors) on the store', func
   });
 
   it('binds a token running 3 steps fast, then verifies around that drift; replay is refused', async () => {
-    const factors = factorsOn(storage);
+    const factors = factorsOn(storage, clock.now);
     const viewer = await stocked();
     const bound = await factors.bindCodeViewer({ userId, serial: viewer.serial, name: 'Min kodeviser', code: codeAt(viewer, clock.step() + 3), context });
     expect(bound.ok).to.equal(true);
@@ -77,7 +68,7 @@ describe('code viewers and authenticator apps (TOTP factors) on the store', func
   });
 
   it('refuses to bind a serial that is not in stock, or a wrong code, and changes nothing', async () => {
-    const factors = factorsOn(storage);
+    const factors = factorsOn(storage, clock.now);
     const viewer = await stocked();
     expect(await factors.bindCodeViewer({ userId, serial: '1234', name: 'x', code: '123456', context })).to.deep.include({ ok: false, reason: 'serial' });
     expect(await factors.bindCodeViewer({ userId, serial: '9999999999999', name: 'x', code: '123456', context })).to.deep.include({ ok: false, reason: 'not_in_stock' });
@@ -87,20 +78,20 @@ describe('code viewers and authenticator apps (TOTP factors) on the store', func
 
   it('accepts the same code sent twice at once, to two nodes, exactly once', async () => {
     const viewer = await stocked();
-    const bound = await factorsOn(storage).bindCodeViewer({ userId, serial: viewer.serial, name: 'Dobbelt', code: codeAt(viewer, clock.step()), context });
+    const bound = await factorsOn(storage, clock.now).bindCodeViewer({ userId, serial: viewer.serial, name: 'Dobbelt', code: codeAt(viewer, clock.step()), context });
     const id = bound.ok ? bound.token.id : '';
     clock.advance(60);
     const code = codeAt(viewer, clock.step());
     const results = await Promise.all([
-      ...Array.from({ length: 4 }, () => factorsOn(storage).verify({ userId, factorId: id, code, context })),
-      ...Array.from({ length: 4 }, () => factorsOn(otherNode).verify({ userId, factorId: id, code, context })),
+      ...Array.from({ length: 4 }, () => factorsOn(storage, clock.now).verify({ userId, factorId: id, code, context })),
+      ...Array.from({ length: 4 }, () => factorsOn(otherNode, clock.now).verify({ userId, factorId: id, code, context })),
     ]);
     expect(results.filter((result) => result.ok)).to.have.length(1);
     expect(results.filter((result) => !result.ok).map((result) => !result.ok && result.reason)).to.deep.equal(Array(7).fill('replayed'));
   });
 
   it('locks after 5 wrong codes (even 50 at once check only 5), audits it, and IT unlocks', async () => {
-    const factors = factorsOn(storage);
+    const factors = factorsOn(storage, clock.now);
     const viewer = await stocked();
     const bound = await factors.bindCodeViewer({ userId, serial: viewer.serial, name: 'Låst', code: codeAt(viewer, clock.step()), context });
     const id = bound.ok ? bound.token.id : '';
@@ -118,7 +109,7 @@ describe('code viewers and authenticator apps (TOTP factors) on the store', func
   });
 
   it('lets a lock run out, and makes the next one longer', async () => {
-    const factors = factorsOn(storage);
+    const factors = factorsOn(storage, clock.now);
     const viewer = await stocked();
     const bound = await factors.bindCodeViewer({ userId, serial: viewer.serial, name: 'Igen', code: codeAt(viewer, clock.step()), context });
     const id = bound.ok ? bound.token.id : '';
@@ -133,7 +124,7 @@ describe('code viewers and authenticator apps (TOTP factors) on the store', func
   });
 
   it('resynchronises a token that drifted far with two consecutive codes', async () => {
-    const factors = factorsOn(storage);
+    const factors = factorsOn(storage, clock.now);
     const viewer = await stocked();
     const bound = await factors.bindCodeViewer({ userId, serial: viewer.serial, name: 'Drift', code: codeAt(viewer, clock.step()), context });
     const id = bound.ok ? bound.token.id : '';
@@ -146,7 +137,7 @@ describe('code viewers and authenticator apps (TOTP factors) on the store', func
   });
 
   it('enrols an authenticator app, confirmed by its first code', async () => {
-    const factors = factorsOn(storage);
+    const factors = factorsOn(storage, clock.now);
     const enrolment = await factors.startAuthenticator({ userId, username: 'kodeviser.bruger', name: 'Telefon', issuerName: 'Kommunen' });
     expect(enrolment.otpauthUri).to.match(/^otpauth:\/\/totp\/Kommunen:kodeviser\.bruger\?/);
     expect(enrolment.otpauthUri).to.include(`secret=${enrolment.secretBase32}`);

@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { generateSync, ScureBase32Plugin } from 'otplib';
 
 import type { TotpToken } from '../../src/factors/totp/index.ts';
+import { createTotpFactors, type TotpFactors } from '../../src/factors/totp-factors.ts';
+import type { Storage } from '../../src/store/index.ts';
 
 /** A controllable clock for TOTP and expiry: starts 7 s into a time step, moves when told. */
 export class TestClock {
@@ -43,4 +45,15 @@ export function codeAt(token: TotpToken, step: number): string {
 /** The secret of an otpauth URI or base32 text, as an app would read it. */
 export function secretFromBase32(text: string): Uint8Array {
   return new ScureBase32Plugin().decode(text);
+}
+
+/** The TOTP factor service on a store, with the default windows and limits and the given clock. */
+export function factorsOn(storage: Pick<Storage, 'totpTokens' | 'audit'>, now: () => number): TotpFactors {
+  return createTotpFactors({
+    tokens: storage.totpTokens,
+    audit: storage.audit,
+    windows: { verify: 2, bind: 10, resync: 60 },
+    limits: { maxFailures: 5, baseSeconds: 300, maxSeconds: 86400 },
+    now,
+  });
 }

@@ -2,11 +2,10 @@ import { expect } from 'chai';
 import * as client from 'openid-client';
 
 import { ACR_VALUES } from '../../src/auth/levels.ts';
-import { createTotpFactors } from '../../src/factors/totp-factors.ts';
 import { KEYS_CHANGED_CHANNEL, rotateSigningKeys } from '../../src/provider/signing-keys.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
-import { codeAt, makeCodeViewer } from '../helpers/totp.ts';
+import { codeAt, makeCodeViewer, factorsOn } from '../helpers/totp.ts';
 import { authorizationRequest, discover, logIn, openLoginPage, REDIRECT_URI, registerClient } from './login-flow.ts';
 
 const PASSWORD = 'Efteraar-i-Aalborg-2026';
@@ -92,13 +91,7 @@ describe('embedding and several nodes', function () {
       const viewer = makeCodeViewer();
       await nodeA.idp.storage.db.transaction((trx) => nodeA.idp.storage.totpTokens.addToStock([viewer], trx));
       const step = () => Math.floor(Date.now() / 30_000);
-      const bound = await createTotpFactors({
-        tokens: nodeA.idp.storage.totpTokens,
-        audit: nodeA.idp.storage.audit,
-        windows: { verify: 2, bind: 10, resync: 60 },
-        limits: { maxFailures: 5, baseSeconds: 300, maxSeconds: 86400 },
-        now: Date.now,
-      }).bindCodeViewer({ userId: user.id, serial: viewer.serial, name: 'Delt', code: codeAt(viewer, step()), context: { actor: 'test' } });
+      const bound = await factorsOn(nodeA.idp.storage, Date.now).bindCodeViewer({ userId: user.id, serial: viewer.serial, name: 'Delt', code: codeAt(viewer, step()), context: { actor: 'test' } });
       expect(bound.ok).to.equal(true);
 
       const onA = await discover(nodeA.issuer, 'cluster-rp');

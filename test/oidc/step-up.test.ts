@@ -2,10 +2,9 @@ import { expect } from 'chai';
 import * as client from 'openid-client';
 
 import { ACR_VALUES } from '../../src/auth/levels.ts';
-import { createTotpFactors } from '../../src/factors/totp-factors.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
-import { TestClock, codeAt, makeCodeViewer, secretFromBase32 } from '../helpers/totp.ts';
+import { TestClock, codeAt, makeCodeViewer, secretFromBase32, factorsOn } from '../helpers/totp.ts';
 import { authorizationRequest, discover, REDIRECT_URI, registerClient } from './login-flow.ts';
 
 const PASSWORD = 'Forår-i-Esbjerg-2026';
@@ -28,13 +27,7 @@ describe('step-up to a second factor, end to end with openid-client', function (
     await backing?.cleanup();
   });
 
-  const factors = () => createTotpFactors({
-    tokens: running.idp.storage.totpTokens,
-    audit: running.idp.storage.audit,
-    windows: { verify: 2, bind: 10, resync: 60 },
-    limits: { maxFailures: 5, baseSeconds: 300, maxSeconds: 86400 },
-    now: clock.now,
-  });
+  const factors = () => factorsOn(running.idp.storage, clock.now);
 
   /** A user with a code viewer bound from stock, as self-service would do it. */
   async function userWithCodeViewer(username: string) {
