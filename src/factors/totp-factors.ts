@@ -1,9 +1,9 @@
 import { generateSecret, generateURI, ScureBase32Plugin } from 'otplib';
 
-import { decideAttempt, failureLocks, lockSeconds } from '../auth/lockout.ts';
+import { failureLocks, lockSeconds } from '../auth/lockout.ts';
 import type { FactorLockoutLimits, TotpWindows } from '../config/index.ts';
 import type { AuditLog } from '../store/audit.ts';
-import type { TotpTokenRecord, TotpTokenRepository } from '../store/totp-tokens.ts';
+import type { TokenChanges, TotpTokenRecord, TotpTokenRepository } from '../store/totp-tokens.ts';
 import { validateSerial } from './code-viewer/serial.ts';
 import { bindTotp, resyncTotp, TOTP_DEFAULTS, verifyTotp } from './totp/index.ts';
 import { amrOfKind, type SecondFactor } from './types.ts';
@@ -56,11 +56,16 @@ export interface TotpFactors {
   confirmAuthenticator(input: { userId: string; id: string; code: string; context: ActContext }): Promise<{ ok: true } | { ok: false; reason: CodeFailure }>;
 }
 
+/** A code check decided under the token's row lock. */
+type Checked =
+  | { token: TotpTokenRecord | undefined; ok: true; drift: number }
+  | { token: TotpTokenRecord | undefined; ok: false; reason: CodeFailure; lockedUntil?: Date; lockNumber?: number };
+
 /**
  * Code viewers and authenticator apps as second factors: the TOTP rules of `totp/` applied to
- * the tokens in Postgres. The attempt is counted before the code is checked and the step is
- * accepted with a conditional UPDATE, so neither five guesses nor one code can be used twice by
- * racing requests, on one node or several.
+ * the tokens in Postgres. Each code is checked with the token's row locked, so racing requests,
+ * on one node or several, take turns: one code is accepted once, and of fifty wrong codes sent
+ * at once five are counted and the rest find the token locked.
  */
 export function createTotpFactors(deps: {
   tokens: TotpTokenRepository;
@@ -91,24 +96,48 @@ export function createTotpFactors(deps: {
       details: { tokenId: token?.id, kind: token?.kind, serial: token?.serial, ...details },
     });
 
-  /** Counts an attempt before the code is checked; undefined if the token may not be tried now. */
-  const reserve = async (token: TotpTokenRecord, now: Date) => {
-    const attempt = await tokens.reserveAttempt(token.id, now);
-    return attempt !== undefined && decideAttempt({ attempt, maxFailures: limits.maxFailures }) === 'check' ? attempt : undefined;
-  };
+  /**
+   * Checks a code against a token with its row locked. A running lock refuses (when the check
+   * is `counted`, as a user's is); a wrong code counts, and the one that reaches the limit locks
+   * the token for longer each time (`auth/lockout.ts`). A code typed twice is no guess and
+   * counts nothing. Success clears the count and the lock history.
+   */
+  const checkLocked = (
+    tokenId: string,
+    options: {
+      usable: (token: TotpTokenRecord) => boolean;
+      counted: boolean;
+      now: Date;
+      check: (token: TotpTokenRecord) => { ok: true; drift: number; changes: TokenChanges } | { ok: false; reason: CodeFailure };
+    },
+  ) => tokens.withTokenLocked(tokenId, async (token, update): Promise<Checked> => {
+    const { now } = options;
+    if (!token || !options.usable(token)) return { token, ok: false, reason: 'not_found' };
+    if (options.counted && token.lockedUntil && token.lockedUntil > now) return { token, ok: false, reason: 'locked', lockedUntil: token.lockedUntil };
+    const result = options.check(token);
+    if (result.ok) {
+      await update({ ...result.changes, failureCount: 0, lockCount: 0, lockedUntil: null });
+      return { token, ok: true, drift: result.drift };
+    }
+    if (!options.counted || result.reason !== 'invalid') return { token, ok: false, reason: result.reason };
+    const failures = token.failureCount + 1;
+    if (!failureLocks({ attempt: failures, maxFailures: limits.maxFailures })) {
+      await update({ failureCount: failures });
+      return { token, ok: false, reason: 'invalid' };
+    }
+    const lockNumber = token.lockCount + 1;
+    const lockedUntil = new Date(now.getTime() + 1000 * lockSeconds({ lockNumber, baseSeconds: limits.baseSeconds, maxSeconds: limits.maxSeconds }));
+    await update({ failureCount: 0, lockCount: lockNumber, lockedUntil });
+    return { token, ok: false, reason: 'locked', lockedUntil, lockNumber };
+  });
 
-  const refusedAsLocked = async (token: TotpTokenRecord): Promise<{ ok: false; reason: 'locked'; lockedUntil?: Date }> => {
-    const current = await tokens.find(token.id);
-    return { ok: false, reason: 'locked', ...(current?.lockedUntil ? { lockedUntil: current.lockedUntil } : {}) };
-  };
-
-  /** A wrong code: the attempt stays counted, and the one that reaches the limit locks the token. */
-  const failed = async (token: TotpTokenRecord, attempt: number, now: Date, context: ActContext, reason: CodeFailure) => {
-    if (!failureLocks({ attempt, maxFailures: limits.maxFailures })) return { ok: false as const, reason };
-    const lock = await tokens.lockAfterFailures(token.id, (lockNumber) =>
-      new Date(now.getTime() + 1000 * lockSeconds({ lockNumber, baseSeconds: limits.baseSeconds, maxSeconds: limits.maxSeconds })));
-    await record('factor.locked', token, { ...context, actor: 'system' }, { lockNumber: lock.lockNumber, lockedUntil: lock.lockedUntil.toISOString() });
-    return { ok: false as const, reason: 'locked' as const, lockedUntil: lock.lockedUntil };
+  /** Audits a refused check (and the lock it set), outside the row lock; returns the refusal. */
+  const refused = async (checked: Extract<Checked, { ok: false }>, context: ActContext, details: Record<string, unknown> = {}) => {
+    await record('login.second_factor.failed', checked.token, context, { reason: checked.reason, ...details });
+    if (checked.lockNumber) {
+      await record('factor.locked', checked.token, { ...context, actor: 'system' }, { lockNumber: checked.lockNumber, lockedUntil: checked.lockedUntil?.toISOString() });
+    }
+    return { ok: false as const, reason: checked.reason, ...(checked.lockedUntil ? { lockedUntil: checked.lockedUntil } : {}) };
   };
 
   return {
@@ -118,33 +147,22 @@ export function createTotpFactors(deps: {
     },
 
     async verify({ userId, factorId, code, context }) {
-      const token = await tokens.find(factorId);
-      if (!token || token.userId !== userId || token.status !== 'assigned') {
-        await record('login.second_factor.failed', token, context, { reason: 'not_found' });
-        return { ok: false, reason: 'not_found' };
-      }
       const now = new Date(deps.now());
-      const attempt = await reserve(token, now);
-      if (attempt === undefined) {
-        await record('login.second_factor.failed', token, context, { reason: 'locked' });
-        return refusedAsLocked(token);
-      }
-
-      const result = verifyTotp({ ...tokens.secretOf(token), code, now: now.getTime(), drift: token.drift, window: windows.verify, lastStep: token.lastStep });
-      if (result.verified && (await tokens.acceptStep(token.id, { step: result.step, drift: result.drift, now }))) {
-        await record('login.second_factor.succeeded', token, context, { drift: result.drift });
-        return { ok: true, factor: toFactor(token), amr: amrOfKind(token.kind) };
-      }
-
-      // A code typed twice (or raced by a second request) is no guess: it gives its attempt back.
-      const reason: CodeFailure = result.verified ? 'replayed' : result.reason;
-      if (reason === 'replayed' || reason === 'malformed') {
-        await tokens.releaseAttempt(token.id);
-        await record('login.second_factor.failed', token, context, { reason });
-        return { ok: false, reason };
-      }
-      await record('login.second_factor.failed', token, context, { reason, attempt });
-      return failed(token, attempt, now, context, reason);
+      const checked = await checkLocked(factorId, {
+        usable: (token) => token.userId === userId && token.status === 'assigned',
+        counted: true,
+        now,
+        check: (token) => {
+          const result = verifyTotp({ ...tokens.secretOf(token), code, now: now.getTime(), drift: token.drift, window: windows.verify, lastStep: token.lastStep });
+          return result.verified
+            ? { ok: true, drift: result.drift, changes: { lastStep: result.step, drift: result.drift, lastUsedAt: now } }
+            : { ok: false, reason: result.reason };
+        },
+      });
+      if (!checked.ok) return refused(checked, context);
+      const token = checked.token as TotpTokenRecord;
+      await record('login.second_factor.succeeded', token, context, { drift: checked.drift });
+      return { ok: true, factor: toFactor(token), amr: amrOfKind(token.kind) };
     },
 
     async bindCodeViewer({ userId, serial, name, code, context }) {
@@ -170,22 +188,22 @@ export function createTotpFactors(deps: {
     },
 
     async resync({ tokenId, code1, code2, userId, context }) {
-      const token = await tokens.find(tokenId);
-      const usable = userId ? token?.userId === userId && token.status === 'assigned' : ['assigned', 'locked'].includes(token?.status as string);
-      if (!token || !usable) return { ok: false, reason: 'not_found' };
       const now = new Date(deps.now());
-      const attempt = userId ? await reserve(token, now) : 0;
-      if (attempt === undefined) return refusedAsLocked(token);
-      const result = resyncTotp({ ...tokens.secretOf(token), code1, code2, now: now.getTime(), drift: token.drift, window: windows.resync, lastStep: token.lastStep });
-      if (!result.resynced) {
-        await record('login.second_factor.failed', token, context, { reason: result.reason, resync: true });
-        if (userId && result.reason === 'invalid') return failed(token, attempt, now, context, result.reason);
-        if (userId) await tokens.releaseAttempt(token.id);
-        return { ok: false, reason: result.reason };
-      }
-      await tokens.resync(token.id, { drift: result.drift, step: result.lastStep });
-      await record('factor.resynced', token, context, { driftBefore: token.drift, drift: result.drift });
-      return { ok: true, drift: result.drift };
+      const checked = await checkLocked(tokenId, {
+        usable: (token) => (userId ? token.userId === userId && token.status === 'assigned' : ['assigned', 'locked'].includes(token.status)),
+        counted: Boolean(userId),
+        now,
+        check: (token) => {
+          const result = resyncTotp({ ...tokens.secretOf(token), code1, code2, now: now.getTime(), drift: token.drift, window: windows.resync, lastStep: token.lastStep });
+          return result.resynced
+            ? { ok: true, drift: result.drift, changes: { lastStep: result.lastStep, drift: result.drift } }
+            : { ok: false, reason: result.reason };
+        },
+      });
+      if (!checked.ok) return refused(checked, context, { resync: true });
+      const token = checked.token as TotpTokenRecord;
+      await record('factor.resynced', token, context, { driftBefore: token.drift, drift: checked.drift });
+      return { ok: true, drift: checked.drift };
     },
 
     async startAuthenticator({ userId, username, name, issuerName }) {
@@ -209,7 +227,7 @@ export function createTotpFactors(deps: {
       const now = new Date(deps.now());
       const result = verifyTotp({ ...tokens.secretOf(token), code, now: now.getTime(), window: windows.verify, lastStep: null });
       if (!result.verified) return { ok: false, reason: result.reason };
-      if (!(await tokens.acceptStep(token.id, { step: result.step, drift: result.drift, now, status: 'assigned' }))) {
+      if (!(await tokens.confirmPending(token.id, { step: result.step, drift: result.drift, now }))) {
         return { ok: false, reason: 'replayed' };
       }
       await record('factor.enrolled', token, context, { name: token.name });

@@ -51,13 +51,23 @@ interface TokenRow {
   last_used_at: Date | null;
 }
 
+/** What a verification may change on a token. */
+export interface TokenChanges {
+  lastStep?: number;
+  drift?: number;
+  failureCount?: number;
+  lockCount?: number;
+  lockedUntil?: Date | null;
+  lastUsedAt?: Date;
+}
+
 /** A new token's secret and parameters. */
 export type NewTotpToken = TotpToken & { serial?: string };
 
 /**
- * Code viewers and authenticator apps in Postgres. Every state change that two requests could
- * race on (accepting a step, counting a failure, binding from stock) is one conditional UPDATE,
- * so the database decides who wins, whichever node they arrive at.
+ * Code viewers and authenticator apps in Postgres. Whatever two requests could race on is
+ * decided by the database, whichever node they arrive at: checking a code runs with the
+ * token's row locked, and binding from stock or confirming an app is one conditional UPDATE.
  */
 export interface TotpTokenRepository {
   /** Adds code viewers to stock, all in the caller's transaction. */
@@ -73,16 +83,13 @@ export interface TotpTokenRepository {
   listForUser(userId: string): Promise<TotpTokenRecord[]>;
   list(filter?: { status?: TotpStatus }): Promise<TotpTokenRecord[]>;
   /**
-   * Counts an attempt before the code is checked, unless the token is locked until after `now`
-   * or not in use; returns the attempt's number, or undefined if it may not be tried.
+   * Runs `work` with the token's row locked (`SELECT … FOR UPDATE`): concurrent checks of one
+   * token, on any node, take turns, and each sees what the one before it wrote. `update`
+   * changes the token inside the same transaction. `work` gets undefined for an unknown id.
    */
-  reserveAttempt(id: string, now: Date): Promise<number | undefined>;
-  /** Gives back an attempt that was not a guess (a code typed twice). */
-  releaseAttempt(id: string): Promise<void>;
-  /** Accepts `step` if it is after the last accepted one; false if another request got there first. */
-  acceptStep(id: string, input: { step: number; drift: number; now: Date; status?: TotpStatus }): Promise<boolean>;
-  /** Locks the token after too many failures; returns the lock's number in a row. */
-  lockAfterFailures(id: string, lockedUntilFor: (lockNumber: number) => Date): Promise<{ lockNumber: number; lockedUntil: Date }>;
+  withTokenLocked<T>(id: string, work: (token: TotpTokenRecord | undefined, update: (changes: TokenChanges) => Promise<void>) => Promise<T>): Promise<T>;
+  /** Accepts `step` for a pending app if it is after the last accepted one, and puts the app in use. */
+  confirmPending(id: string, input: { step: number; drift: number; now: Date }): Promise<boolean>;
   /** Binds a code viewer from stock to a user, if it is still in stock. */
   bindFromStock(id: string, input: { userId: string; name: string; step: number; drift: number; now: Date }): Promise<boolean>;
   /** Back to stock: unbound, counters and lock cleared (IT hands it to a colleague). */
@@ -90,8 +97,6 @@ export interface TotpTokenRepository {
   setStatus(id: string, status: TotpStatus): Promise<void>;
   /** Lifts a lock: counters cleared, a locked token back in use. */
   unlock(id: string): Promise<void>;
-  /** Sets a new drift and last step after resynchronisation. */
-  resync(id: string, input: { drift: number; step: number }): Promise<void>;
   rename(id: string, name: string): Promise<void>;
   remove(id: string): Promise<void>;
 }
@@ -184,32 +189,28 @@ export function createTotpTokenRepository(db: Knex, box: SecretBox): TotpTokenRe
       if (filter.status) query.where({ status: filter.status });
       return ((await query) as TokenRow[]).map(toRecord);
     },
-    async reserveAttempt(id, now) {
-      const [row] = (await tokens()
-        .where({ id, status: 'assigned' })
-        .andWhere((q) => q.whereNull('locked_until').orWhere('locked_until', '<=', now))
-        .increment('failure_count', 1)
-        .returning('failure_count')) as Array<{ failure_count: number }>;
-      return row?.failure_count;
-    },
-    async releaseAttempt(id) {
-      await tokens().where({ id }).andWhere('failure_count', '>', 0).decrement('failure_count', 1);
-    },
-    async acceptStep(id, { step, drift, now, status }) {
-      const updated = await tokens()
-        .where({ id })
-        .andWhere((q) => q.whereNull('last_step').orWhere('last_step', '<', step))
-        .update(touched({ last_step: step, drift, failure_count: 0, last_used_at: now, ...(status ? { status } : {}) }));
-      return updated === 1;
-    },
-    async lockAfterFailures(id, lockedUntilFor) {
+    async withTokenLocked(id, work) {
+      if (!UUID.test(id)) return work(undefined, async () => {});
       return db.transaction(async (trx) => {
-        const [row] = (await tokens(trx).where({ id }).increment('lock_count', 1).returning('lock_count')) as Array<{ lock_count: number }>;
-        const lockNumber = (row as { lock_count: number }).lock_count;
-        const lockedUntil = lockedUntilFor(lockNumber);
-        await tokens(trx).where({ id }).update(touched({ locked_until: lockedUntil, failure_count: 0 }));
-        return { lockNumber, lockedUntil };
+        const row = (await tokens(trx).where({ id }).forUpdate().first()) as TokenRow | undefined;
+        const update = async (changes: TokenChanges) => {
+          await tokens(trx).where({ id }).update(touched({
+            ...(changes.lastStep !== undefined ? { last_step: changes.lastStep } : {}),
+            ...(changes.drift !== undefined ? { drift: changes.drift } : {}),
+            ...(changes.failureCount !== undefined ? { failure_count: changes.failureCount } : {}),
+            ...(changes.lockCount !== undefined ? { lock_count: changes.lockCount } : {}),
+            ...(changes.lockedUntil !== undefined ? { locked_until: changes.lockedUntil } : {}),
+            ...(changes.lastUsedAt !== undefined ? { last_used_at: changes.lastUsedAt } : {}),
+          }));
+        };
+        return work(row && toRecord(row), update);
       });
+    },
+    async confirmPending(id, { step, drift, now }) {
+      const updated = await tokens()
+        .where({ id, status: 'pending' })
+        .update(touched({ status: 'assigned', last_step: step, drift, failure_count: 0, last_used_at: now, assigned_at: now }));
+      return updated === 1;
     },
     async bindFromStock(id, { userId, name, step, drift, now }) {
       const updated = await tokens()
@@ -230,9 +231,6 @@ export function createTotpTokenRepository(db: Knex, box: SecretBox): TotpTokenRe
       await tokens().where({ id }).update(touched({
         failure_count: 0, lock_count: 0, locked_until: null, status: db.raw("CASE WHEN status = 'locked' THEN 'assigned' ELSE status END"),
       }));
-    },
-    async resync(id, { drift, step }) {
-      await tokens().where({ id }).update(touched({ drift, last_step: step, failure_count: 0, locked_until: null }));
     },
     async rename(id, name) {
       await tokens().where({ id }).update(touched({ name }));
