@@ -29,6 +29,7 @@ import { createAuthenticationStore } from './store/authentications.ts';
 import { createOidcFlowProtocol } from './provider/oidc-flow.ts';
 import { createProviderPages } from './provider/pages.ts';
 import { KEYS_CHANGED_CHANNEL, loadSigningKeys } from './provider/signing-keys.ts';
+import type { PrivateJwk } from './store/signing-keys.ts';
 import { openStorage, type Storage, type StorageOptions } from './store/index.ts';
 
 /** Options of {@link createIdp}: the configuration plus what an embedding host may supply. */
@@ -85,8 +86,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   const requirements = createLoginRequirements({ clients: storage.clients, authentications, lifetimes: config.factorLifetimes });
   const policy = stepUpPolicy({ requirements, now });
 
-  const buildProvider = async () => {
-    const jwks = await loadSigningKeys(storage.signingKeys);
+  const buildProvider = (jwks: PrivateJwk[]) => {
     const built = createProvider({
       issuer: config.issuer,
       adapter: createAdapterFactory({ db: storage.db, store: storage.shortLived, clients: storage.clients }),
@@ -103,17 +103,20 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     built.on('end_session.success', (ctx) => {
       void storage.audit.record({ type: 'logout', actor: ctx.oidc.session?.accountId ? `user:${ctx.oidc.session.accountId}` : 'anonymous', userId: ctx.oidc.session?.accountId, clientId: ctx.oidc.client?.clientId, ip: ctx.ip });
     });
-    return { provider: built, kids: jwks.map((jwk) => jwk.kid).join(',') };
+    return { provider: built, kids: kidsOf(jwks) };
   };
+  const kidsOf = (jwks: PrivateJwk[]) => jwks.map((jwk) => jwk.kid).join(',');
 
-  let current = await buildProvider();
+  let current = buildProvider(await loadSigningKeys(storage.signingKeys));
   let mounted = mount(current.provider);
+  // oidc-provider fixes its keys when built, so new keys mean a new instance; the sessions,
+  // grants and tokens it serves live in the stores and carry over.
   const reloadKeys = async () => {
-    const next = await buildProvider();
-    if (next.kids === current.kids) return;
-    current = next;
-    mounted = mount(next.provider);
-    logger.info({ kids: next.kids }, 'signing keys reloaded');
+    const jwks = await loadSigningKeys(storage.signingKeys);
+    if (kidsOf(jwks) === current.kids) return;
+    current = buildProvider(jwks);
+    mounted = mount(current.provider);
+    logger.info({ kids: current.kids }, 'signing keys reloaded');
   };
   const reloadQuietly = () => reloadKeys().catch((error: unknown) => logger.error({ err: error }, 'reloading signing keys failed'));
   // Without Redis at start the node still serves (and /readyz says 503); the periodic check
