@@ -146,7 +146,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     limits: config.factorLockout,
     now,
   });
-  const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, clients: storage.clients, requirements })]);
+  const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, requirements })]);
   const csrf = createCsrf({ key: deriveKey(config.secretKey, 'csrf'), issuer: config.issuer });
 
   const health = new Router();

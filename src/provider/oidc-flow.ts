@@ -4,7 +4,6 @@ import { errors, type InteractionResults } from 'oidc-provider';
 
 import { ACR_VALUES } from '../auth/levels.ts';
 import type { Flow, FlowProtocol } from '../interactions/flow.ts';
-import type { ClientRepository } from '../store/clients.ts';
 import type { ReadLoginRequirements } from './login-requirements.ts';
 
 /**
@@ -13,7 +12,6 @@ import type { ReadLoginRequirements } from './login-requirements.ts';
  */
 export function createOidcFlowProtocol(options: {
   provider: () => Provider;
-  clients: ClientRepository;
   requirements: ReadLoginRequirements;
 }): FlowProtocol {
   const finish = async (ctx: Context, result: InteractionResults) => {
@@ -35,13 +33,14 @@ export function createOidcFlowProtocol(options: {
       }
       if (details.uid !== uid) return undefined;
       const clientId = String(details.params.client_id);
-      const client = await options.clients.find(clientId);
+      // oidc-provider's lookup knows the static clients (self-service) as well as the registered ones.
+      const client = await options.provider().Client.find(clientId);
       const redirectUri = typeof details.params.redirect_uri === 'string' ? details.params.redirect_uri : undefined;
       return {
         protocol: 'oidc',
         uid,
         clientId,
-        clientName: (client?.metadata.client_name as string | undefined) ?? clientId,
+        clientName: client?.clientName ?? clientId,
         returnOrigin: redirectUri ? new URL(redirectUri).origin : undefined,
         needsLogin: details.prompt.name === 'login',
         requirements: await options.requirements({ params: details.params, session: details.session }),

@@ -24,6 +24,7 @@ describe('self-service: binding a code viewer and adding an authenticator app', 
   async function logIn(browser: Browser, username: string, code?: () => string) {
     const { response, url } = await browser.follow(`${running.url}/selfservice`);
     let html = await response.text();
+    expect(html).to.include('Du logger ind på <strong>Selvbetjening</strong>');
     const login = readForm(html, url);
     let page = await browser.submit(login.action, { ...login.fields, username, password: PASSWORD });
     html = await page.response.text();
