@@ -194,6 +194,25 @@ describe('step-up to a second factor, end to end with openid-client', function (
     expect(locks.length).to.be.greaterThan(0);
   });
 
+  it('lets the user resynchronise a code viewer that drifted far, from the code page', async () => {
+    const { viewer } = await userWithCodeViewer('aase');
+    clock.advance(30 * 24 * 3600);
+    const browser = new Browser();
+    const first = await start(browser, SUBSTANTIAL);
+    let page = await submit(browser, first, { username: 'aase', password: PASSWORD });
+    // A month later the token's clock runs 30 steps (15 minutes) slow: its codes miss the window.
+    const slow = () => clock.step() - 30;
+    page = await submit(browser, { html: page.html, url: first.url }, { code: codeAt(viewer, slow()) });
+    expect(page.html).to.include('Koden er forkert');
+    page = await submit(browser, { html: page.html, url: first.url }, { code1: codeAt(viewer, slow()), code2: codeAt(viewer, slow() + 1) }, 1);
+    expect(page.html).to.include('Enheden er synkroniseret');
+    clock.advance(60);
+    const done = await submit(browser, { html: page.html, url: first.url }, { code: codeAt(viewer, slow()) });
+    expect((await tokensFor(first.request, done.url)).claims()?.acr).to.equal(ACR_VALUES.substantial);
+    const resyncs = await running.idp.storage.audit.list({ type: 'factor.resynced' });
+    expect(resyncs.some((event) => event.details?.drift === -29)).to.equal(true);
+  });
+
   it('lets a user with two devices choose, the last used first', async () => {
     const { user, viewer } = await userWithCodeViewer('zacharias');
     const enrolment = await factors().startAuthenticator({ userId: user.id, username: 'zacharias', name: 'Min telefon', issuerName: 'Kommunen' });
