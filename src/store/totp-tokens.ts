@@ -97,8 +97,6 @@ export interface TotpTokenRepository {
   setStatus(id: string, status: TotpStatus): Promise<void>;
   /** Lifts a lock: counters cleared, a locked token back in use. */
   unlock(id: string): Promise<void>;
-  rename(id: string, name: string): Promise<void>;
-  remove(id: string): Promise<void>;
 }
 
 const toRecord = (row: TokenRow): TotpTokenRecord => ({
@@ -231,12 +229,6 @@ export function createTotpTokenRepository(db: Knex, box: SecretBox): TotpTokenRe
       await tokens().where({ id }).update(touched({
         failure_count: 0, lock_count: 0, locked_until: null, status: db.raw("CASE WHEN status = 'locked' THEN 'assigned' ELSE status END"),
       }));
-    },
-    async rename(id, name) {
-      await tokens().where({ id }).update(touched({ name }));
-    },
-    async remove(id) {
-      await tokens().where({ id }).delete();
     },
   };
 }
