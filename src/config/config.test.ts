@@ -51,6 +51,16 @@ describe('configuration', () => {
     expect(failure({ ...production, SECRET_KEY: '' }).variable).to.equal('SECRET_KEY');
   });
 
+  it('chooses how a first factor is allowed: the password in embedded mode only, never in production', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'stepup-config-'));
+    expect(loadConfig({ DATA_DIR: dataDir }).firstFactorEnrolment).to.equal('password');
+    expect(loadConfig({ DATABASE_URL: 'postgres://db/idp', SECRET_KEY: SECRET }).firstFactorEnrolment).to.equal('access-pass');
+    const production = { NODE_ENV: 'production', ISSUER: 'https://login.kommune.dk', DATABASE_URL: 'postgres://db/idp', REDIS_URL: 'redis://cache', SECRET_KEY: SECRET };
+    expect(failure({ ...production, FIRST_FACTOR_ENROLMENT: 'password' }).variable).to.equal('FIRST_FACTOR_ENROLMENT');
+    expect(failure({ DATA_DIR: dataDir, FIRST_FACTOR_ENROLMENT: 'identity' }).message).to.match(/not available yet/);
+    expect(loadConfig({ DATA_DIR: dataDir, SELFSERVICE_STEP_UP_MAX_AGE: '5' }).selfServiceStepUpMaxAge).to.equal(300);
+  });
+
   it('is documented: the README configuration table names exactly these variables', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));

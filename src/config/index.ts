@@ -37,6 +37,12 @@ export interface FactorLifetimes {
   secondFactor: number;
 }
 
+/**
+ * What lets an employee without a second factor add their first (ARCHITECTURE.md, "First
+ * factor"): a one-time access pass from IT, or in the embedded demo the password alone.
+ */
+export type FirstFactorEnrolment = 'access-pass' | 'password';
+
 /** The validated configuration of one IdP instance. See `options.ts` for each value's meaning. */
 export interface IdpConfig {
   issuer: string;
@@ -57,6 +63,9 @@ export interface IdpConfig {
   totpWindows: TotpWindows;
   factorLockout: FactorLockoutLimits;
   factorLifetimes: FactorLifetimes;
+  /** How recently a self-service session must have proven a second factor to change devices, seconds. */
+  selfServiceStepUpMaxAge: number;
+  firstFactorEnrolment: FirstFactorEnrolment;
 }
 
 /** A configuration value that is wrong; `variable` names the environment variable. */
@@ -143,6 +152,13 @@ export function loadConfig(env: Env): IdpConfig {
     if (!redisUrl) throw new ConfigError('REDIS_URL', 'is required in production (the in-process store is for one process only)');
     if (!str('SECRET_KEY')) throw new ConfigError('SECRET_KEY', 'is required in production');
   }
+  const enrolment = str('FIRST_FACTOR_ENROLMENT');
+  if (enrolment === 'identity') {
+    throw new ConfigError('FIRST_FACTOR_ENROLMENT', 'identity verification is not available yet; use access-pass');
+  }
+  if (production && enrolment === 'password') {
+    throw new ConfigError('FIRST_FACTOR_ENROLMENT', 'password is for the embedded demo only; a stolen password must not add a device in production');
+  }
   if (databaseUrl && !str('SECRET_KEY')) {
     throw new ConfigError('SECRET_KEY', 'is required with DATABASE_URL (every node must share it)');
   }
@@ -190,6 +206,8 @@ function fromValues(values: Map<OptionName, string | number | undefined>): Omit<
       password: num('PASSWORD_MAX_AGE_MINUTES') * 60,
       secondFactor: num('SECOND_FACTOR_MAX_AGE_MINUTES') * 60,
     },
+    selfServiceStepUpMaxAge: num('SELFSERVICE_STEP_UP_MAX_AGE') * 60,
+    firstFactorEnrolment: (str('FIRST_FACTOR_ENROLMENT') as FirstFactorEnrolment | undefined) ?? (str('DATABASE_URL') ? 'access-pass' : 'password'),
   };
 }
 
@@ -199,5 +217,7 @@ function fromValues(values: Map<OptionName, string | number | undefined>): Omit<
  */
 export function configWith(overrides: Partial<IdpConfig> & Pick<IdpConfig, 'secretKey'>): IdpConfig {
   if (overrides.secretKey.length < 32) throw new ConfigError('SECRET_KEY', 'must be at least 32 characters');
-  return { ...fromValues(readAll({})), secretKeyGenerated: false, ...overrides };
+  const defaults = fromValues(readAll({}));
+  const firstFactorEnrolment = overrides.databaseUrl ? 'access-pass' : defaults.firstFactorEnrolment;
+  return { ...defaults, firstFactorEnrolment, secretKeyGenerated: false, ...overrides };
 }

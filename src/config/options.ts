@@ -192,6 +192,20 @@ export const OPTIONS = [
     min: 1,
     description: 'How long a second factor counts in the SSO session for the substantial level; a relying party can have its own (`client add --second-factor-max-age`).',
   },
+  {
+    env: 'SELFSERVICE_STEP_UP_MAX_AGE',
+    kind: 'integer',
+    default: '15',
+    min: 1,
+    description: 'Minutes: how recently a self-service session must have proven one of the employee\'s second factors to add, rename or delete a device. Checked on every such request; an older session steps up first (`acr_values` Substantial with `max_age`).',
+  },
+  {
+    env: 'FIRST_FACTOR_ENROLMENT',
+    kind: 'enum',
+    default: undefined,
+    values: ['access-pass', 'password', 'identity'],
+    description: 'What lets an employee with no second factor add their first: `access-pass` (a one-time pass from IT, `stepup user access-pass`), or `password` (the password alone; for the embedded demo, refused in production). Unset: `password` in embedded mode, `access-pass` otherwise. `identity` (MitID through a broker) is reserved and refused until it is built.',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 /** The names of all environment variables the IdP reads. */
