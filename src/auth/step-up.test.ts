@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 
-import { decideStepUp, levelReached, sessionAmr, type SessionAuthentication } from './step-up.ts';
+import { decideStepUp, levelReached, sessionAmr, sessionAssurance, type SessionAuthentication } from './step-up.ts';
 
 const lifetimes = { password: 180 * 60, secondFactor: 60 * 60 };
 const NOW = 1_800_000_000;
@@ -37,6 +37,22 @@ describe('step-up rules', () => {
     expect(decideStepUp({ needed: 'substantial', session: withCode, now: NOW, lifetimes, forceLogin: true })).to.deep.equal({ password: true, secondFactor: true });
     expect(decideStepUp({ needed: 'low', session: passwordOnly, now: NOW, lifetimes, maxAge: 300 })).to.deep.equal({ password: true, secondFactor: false });
     expect(decideStepUp({ needed: 'low', session: passwordOnly, now: NOW, lifetimes, maxAge: 3600 })).to.deep.equal({ password: false, secondFactor: false });
+  });
+
+  it('applies max_age to every factor: only the stale one is asked again', () => {
+    const codeLater = { accountId: 'u', passwordAt: minutesAgo(50), secondFactorAt: minutesAgo(10), secondFactorAmr: ['otp'] };
+    expect(decideStepUp({ needed: 'substantial', session: codeLater, now: NOW, lifetimes, maxAge: 30 * 60 })).to.deep.equal({ password: true, secondFactor: false });
+    expect(decideStepUp({ needed: 'substantial', session: withCode, now: NOW, lifetimes, maxAge: 15 * 60 })).to.deep.equal({ password: true, secondFactor: true });
+    expect(decideStepUp({ needed: 'substantial', session: { ...withCode, passwordAt: minutesAgo(5) }, now: NOW, lifetimes, maxAge: 15 * 60 })).to.deep.equal({ password: false, secondFactor: true });
+  });
+
+  it('dates an authentication by the oldest factor its level rests on', () => {
+    expect(sessionAssurance({ session: withCode, now: NOW, lifetimes })).to.deep.equal({ level: 'substantial', amr: ['pwd', 'otp', 'hwk', 'mfa'], authTime: minutesAgo(30) });
+    const passwordLater = { ...withCode, passwordAt: minutesAgo(2) };
+    expect(sessionAssurance({ session: passwordLater, now: NOW, lifetimes }).authTime).to.equal(minutesAgo(20));
+    expect(sessionAssurance({ session: { ...withCode, secondFactorAt: minutesAgo(61) }, now: NOW, lifetimes })).to.deep.equal({ level: 'low', amr: ['pwd'], authTime: minutesAgo(30) });
+    expect(sessionAssurance({ session: withCode, now: NOW, lifetimes, maxAge: 25 * 60 })).to.deep.equal({ level: 'low', amr: [], authTime: undefined });
+    expect(sessionAssurance({ session: undefined, now: NOW, lifetimes }).level).to.equal('low');
   });
 
   it('names the level and amr a session has reached', () => {

@@ -27,6 +27,8 @@ export interface Flow {
 export interface LoginResult {
   level: Level;
   amr: string[];
+  /** When the authentication the level rests on took place (epoch seconds): the oldest factor it counts. */
+  authTime: number;
   /** What the session has proven, and when; kept for the next request's step-up decision. */
   authentication: SessionAuthentication;
 }

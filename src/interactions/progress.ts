@@ -1,5 +1,5 @@
-import { decideStepUp, levelReached, sessionAmr, type SessionAuthentication, type StepUpDecision } from '../auth/step-up.ts';
-import type { Flow } from './flow.ts';
+import { decideStepUp, sessionAssurance, type SessionAuthentication, type StepUpDecision } from '../auth/step-up.ts';
+import type { Flow, LoginResult } from './flow.ts';
 
 /** Where a login stands: what counts as proven so far, and what is still to ask. */
 export interface FlowProgress {
@@ -34,8 +34,8 @@ export function flowProgress(options: { flow: Flow; proven: SessionAuthenticatio
   return { authentication, decision: decide(authentication, false) };
 }
 
-/** The level and `amr` a finished login reports. */
-export function loginOutcome(authentication: SessionAuthentication, flow: Flow, now: number) {
-  const options = { session: authentication, now, lifetimes: flow.requirements.lifetimes };
-  return { level: levelReached(options), amr: sessionAmr(options), authentication };
+/** The level, `amr` and authentication time a finished login reports. */
+export function loginOutcome(authentication: SessionAuthentication, flow: Flow, now: number): LoginResult {
+  const { level, amr, authTime } = sessionAssurance({ session: authentication, now, lifetimes: flow.requirements.lifetimes });
+  return { level, amr, authTime: authTime ?? authentication.passwordAt, authentication };
 }

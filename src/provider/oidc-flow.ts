@@ -54,7 +54,7 @@ export function createOidcFlowProtocol(options: {
           accountId: authentication.accountId,
           acr: ACR_VALUES[result.level],
           amr: result.amr,
-          ts: Math.max(authentication.passwordAt, authentication.secondFactorAt ?? 0),
+          ts: result.authTime,
           remember: true,
         },
         // Carried through the interaction to the resumed request, which knows the session uid
