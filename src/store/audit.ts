@@ -26,7 +26,14 @@ export type AuditType =
   | 'factor.removed'
   | 'code_viewer.imported'
   | 'code_viewer.reset'
-  | 'code_viewer.marked';
+  | 'code_viewer.marked'
+  | 'access_pass.issued'
+  | 'access_pass.redeemed'
+  | 'access_pass.failed'
+  | 'access_pass.revoked'
+  | 'factor.first_enrolled'
+  | 'selfservice.login'
+  | 'selfservice.logout';
 
 /** What happened, to whom, by whom, from where. */
 export interface AuditEvent {

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { IdpConfig } from '../config/index.ts';
 import { deriveKey } from '../crypto/derived-keys.ts';
 import { createSecretBox, type SecretBox } from '../crypto/secret-box.ts';
+import { createAccessPassRepository, type AccessPassRepository } from './access-passes.ts';
 import { createAuditLog, type AuditLog } from './audit.ts';
 import { createClientRepository, type ClientRepository } from './clients.ts';
 import { databaseReachable, openDatabase, type DatabaseTarget } from './database.ts';
@@ -23,6 +24,7 @@ export interface Storage {
   clients: ClientRepository;
   signingKeys: SigningKeyRepository;
   totpTokens: TotpTokenRepository;
+  accessPasses: AccessPassRepository;
   audit: AuditLog;
   /** Whether Postgres (or PGlite) and Redis (or memory) answer. */
   ready(): Promise<{ database: boolean; shortLived: boolean }>;
@@ -66,6 +68,7 @@ export async function openStorage(config: IdpConfig, options: StorageOptions = {
     clients: createClientRepository(db, box),
     signingKeys: createSigningKeyRepository(db, box),
     totpTokens: createTotpTokenRepository(db, box),
+    accessPasses: createAccessPassRepository(db),
     audit: createAuditLog(db),
     async ready() {
       const [database, store] = await Promise.all([databaseReachable(db), shortLived.ping()]);
