@@ -13,7 +13,8 @@
  *   must be 0: §4.1 leaves its meaning to the algorithm, TOTP token vendors write 0 (T0 = the
  *   Unix epoch, RFC 6238 §4.1), and the rules here know no other T0, so anything else is
  *   refused rather than guessed at. `TimeDrift` is ignored: binding measures the drift;
- * - secret: `Key/Data/Secret`, a base64 `PlainValue` or an `EncryptedValue` (§4.1, §4.2).
+ * - secret: `Key/Data/Secret`, a base64 `PlainValue` or an `EncryptedValue` (§4.1, §4.2), never
+ *   both (the schema's xs:choice): which one is meant would be a guess.
  *
  * Encrypted files (§6.1): the values are encrypted under a pre-shared key named in
  * `EncryptionKey/ds:KeyName`, with AES-CBC, the IV prepended to the ciphertext (§4.2.1) and
@@ -21,6 +22,12 @@
  * `MACKey` is itself encrypted with the pre-shared key, and a `ValueMAC` beside each encrypted
  * value: an HMAC over the whole `CipherValue` (IV + ciphertext). The MAC is checked before
  * anything is decrypted, so a tampered file never reaches the decryption.
+ *
+ * Once a file declares encryption (`EncryptionKey`, `MACMethod` or any `EncryptedValue`), or the
+ * importer is given a pre-shared key, every secret must be encrypted: a `PlainValue` secret in
+ * such a file is refused, since it has no MAC and anyone who altered the file in transit could
+ * have put it there (issue "Step 3 · Hardening"). Non-secret values (`TimeInterval`, `Time`)
+ * may stay plain, as vendors write them.
  *
  * Namespaces are matched by URI, never by prefix. Documents with a DOCTYPE are refused before
  * parsing (see `xml.ts`).
@@ -134,17 +141,25 @@ export function parseTokenPskc(options: ParseTokenPskcOptions): ImportResult {
 
   const errors: ImportError[] = [];
   const protection = readProtection(root, options.psk, errors);
+  const secretsEncrypted = options.psk !== undefined || declaresEncryption(root);
   const tokens: ImportedToken[] = [];
   const seen = new Map<string, string>();
   const packages = childElements(root, NS.pskc, 'KeyPackage');
   packages.forEach((keyPackage, index) => {
-    const token = readKeyPackage(keyPackage, index + 1, protection, seen, errors);
+    const token = readKeyPackage(keyPackage, index + 1, { protection, secretsEncrypted }, seen, errors);
     if (token) tokens.push(token);
   });
 
   if (errors.length > 0) return { ok: false, errors };
   if (tokens.length === 0) return { ok: false, errors: [{ where: 'KeyContainer', code: 'format', message: MESSAGES.noTokens }] };
   return { ok: true, tokens };
+}
+
+/** Whether the container says its values are encrypted (RFC 6030 §6.1): a key, a MAC method or an encrypted value. */
+function declaresEncryption(root: Element): boolean {
+  return childElement(root, NS.pskc, 'EncryptionKey') !== undefined
+    || childElement(root, NS.pskc, 'MACMethod') !== undefined
+    || root.getElementsByTagNameNS(NS.pskc, 'EncryptedValue').length > 0;
 }
 
 /**
@@ -227,7 +242,7 @@ function readProtection(root: Element, psk: Uint8Array | undefined, errors: Impo
 function readKeyPackage(
   keyPackage: Element,
   position: number,
-  protection: Protection,
+  { protection, secretsEncrypted }: { protection: Protection; secretsEncrypted: boolean },
   seen: Map<string, string>,
   errors: ImportError[],
 ): ImportedToken | undefined {
@@ -288,7 +303,7 @@ function readKeyPackage(
     errors.push({ where, code: time.code, message: time.message });
   }
 
-  const secret = readSecret(data ? childElement(data, NS.pskc, 'Secret') : undefined, protection);
+  const secret = readSecret(data ? childElement(data, NS.pskc, 'Secret') : undefined, protection, secretsEncrypted);
   if (!secret.ok && secret.message) errors.push({ where, code: secret.code, message: secret.message });
 
   if (errors.length > before || serial === undefined || !digits.ok || !algorithm.ok || !period.ok || !secret.ok) return undefined;
@@ -298,11 +313,22 @@ function readKeyPackage(
 /** A value read from `Data`; `message` is empty when the error was already reported. */
 type Read<T> = { ok: true; value: T } | { ok: false; code: ImportErrorCode; message: string };
 
-function readSecret(element: Element | undefined, protection: Protection): Read<Uint8Array> {
+/** The secret; with `encrypted`, only from an `EncryptedValue` whose MAC was checked. */
+function readSecret(element: Element | undefined, protection: Protection, encrypted: boolean): Read<Uint8Array> {
   if (element === undefined) return { ok: false, code: 'secret', message: MESSAGES.secretMissing };
   const value = readDataValue(element, 'Secret', 'secret', protection);
-  if (value.kind === 'skipped') return { ok: false, code: 'secret', message: '' };
   if (value.kind === 'error') return { ok: false, code: value.code, message: value.message };
+  if (value.kind === 'plain' && encrypted) {
+    return {
+      ok: false,
+      code: 'unencrypted',
+      message: bilingual(
+        'Secret står ukrypteret (PlainValue) i en krypteret fil (EncryptionKey, MACMethod eller en delt nøgle); den afvises, da intet MAC beskytter den',
+        'Secret is in the clear (PlainValue) in an encrypted file (EncryptionKey, MACMethod or a pre-shared key); it is refused, as no MAC protects it',
+      ),
+    };
+  }
+  if (value.kind === 'skipped') return { ok: false, code: 'secret', message: '' };
   const bytes = value.kind === 'decrypted' ? value.bytes : decodeBase64(value.text);
   if (bytes === null) {
     return { ok: false, code: 'secret', message: bilingual('Secret/PlainValue er ikke gyldig base64', 'Secret/PlainValue is not valid base64') };
@@ -355,6 +381,15 @@ function readIntegerValue(
 function readDataValue(element: Element, name: string, code: ImportErrorCode, protection: Protection): DataValue {
   const plain = childElement(element, NS.pskc, 'PlainValue');
   const encrypted = childElement(element, NS.pskc, 'EncryptedValue');
+  if (plain && encrypted) {
+    // The schema allows one or the other (RFC 6030 §4.1); preferring either would let a
+    // plain value slip past the MAC of the encrypted one.
+    return {
+      kind: 'error',
+      code: code === 'secret' ? 'unencrypted' : 'format',
+      message: bilingual(`${name} har både PlainValue og EncryptedValue; kun én er tilladt`, `${name} has both a PlainValue and an EncryptedValue; only one is allowed`),
+    };
+  }
   if (plain) return { kind: 'plain', text: textOf(plain) ?? '' };
   if (!encrypted) {
     return { kind: 'error', code, message: bilingual(`${name} har hverken PlainValue eller EncryptedValue`, `${name} has neither PlainValue nor EncryptedValue`) };

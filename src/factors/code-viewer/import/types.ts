@@ -33,6 +33,8 @@ export interface ImportedToken {
  * - `psk_missing`: the file is encrypted and no pre-shared key was given
  * - `decryption`: a value could not be decrypted (wrong key, bad padding, wrong key length)
  * - `mac`: a MAC is missing or does not match (RFC 6030 §6.1.1)
+ * - `unencrypted`: a secret in the clear in a file that declares encryption, or a secret with
+ *   both a plain and an encrypted value
  * - `unsupported`: a feature of the file this importer does not handle
  */
 export type ImportErrorCode =
@@ -48,6 +50,7 @@ export type ImportErrorCode =
   | 'psk_missing'
   | 'decryption'
   | 'mac'
+  | 'unencrypted'
   | 'unsupported';
 
 /** One problem in a file. */
