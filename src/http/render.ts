@@ -14,7 +14,11 @@ export interface PageBase {
   t: (key: MessageKey) => string;
   /** Prefix for our own URLs when mounted under a path (`/idp`). */
   base: string;
-  /** The current path with the other language, for the language switch. */
+  /**
+   * The language switch: the current page with the other language. A query-only relative
+   * reference (RFC 3986 §5.2.2 keeps the base's scheme, authority and path), so no request path
+   * such as `//evil.example/x` can make it point off-origin.
+   */
   switchHref: string;
   requestId: string;
 }
@@ -34,7 +38,7 @@ export function createRenderer(options: { basePath: string }): Renderer {
       lang: state.language,
       t: (key) => translate(state.language, key),
       base: options.basePath,
-      switchHref: `${options.basePath}${ctx.path}?lang=${other}`,
+      switchHref: `?lang=${other}`,
       requestId: state.requestId,
     };
     ctx.status = status;
