@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 
 import { createAdapterFactory } from './adapters/index.ts';
 import { deleteExpiredPayloads } from './adapters/postgres.ts';
+import { createAccessPasses } from './auth/access-passes.ts';
 import { createPasswordLogin } from './auth/password-login.ts';
 import type { IdpConfig } from './config/index.ts';
 import { deriveKey } from './crypto/derived-keys.ts';
@@ -25,6 +26,7 @@ import { createLoginRequirements } from './provider/login-requirements.ts';
 import { rememberSessionAuthentication } from './provider/session-authentication.ts';
 import { stepUpPolicy } from './provider/step-up-check.ts';
 import { createSelfServiceRouter, selfServiceClient } from './selfservice/router.ts';
+import { createPortalSessions, SELFSERVICE_SESSION_LIMITS } from './selfservice/sessions.ts';
 import { createAuthenticationStore } from './store/authentications.ts';
 import { createOidcFlowProtocol } from './provider/oidc-flow.ts';
 import { createProviderPages } from './provider/pages.ts';
@@ -146,6 +148,13 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     limits: config.factorLockout,
     now,
   });
+  const accessPasses = createAccessPasses({
+    passes: storage.accessPasses,
+    audit: storage.audit,
+    key: deriveKey(config.secretKey, 'access-pass'),
+    maxFailures: config.factorLockout.maxFailures,
+    now,
+  });
   const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, requirements })]);
   const csrf = createCsrf({ key: deriveKey(config.secretKey, 'csrf'), issuer: config.issuer });
 
@@ -175,7 +184,19 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     flows, passwordLogin, factors, authentications, csrf, render, basePath, now, flowTtlSeconds: TTL.Interaction,
   }).routes());
   app.use(createSelfServiceRouter({
-    issuer: config.issuer, basePath, render, csrf, factors, users: storage.users, issuerName: new URL(config.issuer).host,
+    issuer: config.issuer,
+    basePath,
+    render,
+    csrf,
+    factors,
+    users: storage.users,
+    sessions: createPortalSessions({ store: storage.shortLived, limits: SELFSERVICE_SESSION_LIMITS, now }),
+    accessPasses,
+    audit: storage.audit,
+    firstFactorEnrolment: config.firstFactorEnrolment,
+    stepUpMaxAge: config.selfServiceStepUpMaxAge,
+    issuerName: new URL(config.issuer).host,
+    now,
   }).routes());
   if (options.demo) app.use(createDemoRouter({ issuer: config.issuer, render }).routes());
   app.use(rememberSessionAuthentication({ authentications, ttlSeconds: TTL.Session }));

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'invalid_request'
   | 'csrf_failed'
   | 'interaction_expired'
+  | 'login_cancelled'
   | 'service_unavailable'
   | 'server_error';
 
@@ -16,6 +17,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_request: 400,
   csrf_failed: 403,
   interaction_expired: 400,
+  login_cancelled: 400,
   service_unavailable: 503,
   server_error: 500,
 };

@@ -31,6 +31,7 @@ const da = {
   'error.service_unavailable': 'Tjenesten er midlertidigt utilgængelig. Prøv igen om lidt.',
   'error.server_error': 'Der opstod en uventet fejl. Prøv igen, eller kontakt IT-support.',
   'error.oidc': 'Systemet, du kom fra, sendte en ugyldig forespørgsel.',
+  'error.login_cancelled': 'Login blev afbrudt eller mislykkedes. Prøv igen.',
   'error.reference': 'Fejlreference',
   'skip': 'Gå til indhold',
   'factor.title': 'Bekræft med din 2-faktor enhed',
@@ -83,6 +84,15 @@ const da = {
   'ss.scan': 'Scan QR-koden med din authenticator-app, eller indtast nøglen i hånden. Indtast derefter koden, appen viser.',
   'ss.qrLabel': 'QR-kode til authenticator-appen',
   'ss.secret': 'Nøgle til indtastning i hånden',
+  'ss.accessPass.title': 'Midlertidig adgangskode',
+  'ss.accessPass.needed': 'Du har ingen 2-faktor enhed endnu. For at tilknytte den første skal du bruge den midlertidige adgangskode, du har fået af IT-support.',
+  'ss.accessPass.enter': 'Indtast midlertidig adgangskode',
+  'ss.accessPass.label': 'Midlertidig adgangskode',
+  'ss.accessPass.hint': 'De 16 tegn, du har fået af IT-support, fx 7KQ2-M9XD-3HTR-B6WE. Store og små bogstaver er lige gode.',
+  'ss.accessPass.invalid': 'Adgangskoden er forkert eller udløbet. Prøv igen, eller bed IT-support om en ny.',
+  'ss.accessPass.locked': 'Adgangskoden er spærret efter for mange forkerte forsøg. Bed IT-support om en ny.',
+  'ss.accessPass.accepted': 'Adgangskoden er godkendt. Tilknyt nu din første 2-faktor enhed.',
+  'ss.loggedOut': 'Du er logget ud af selvbetjeningen.',
 } as const;
 
 export type MessageKey = keyof typeof da;
@@ -113,6 +123,7 @@ const en: Record<MessageKey, string> = {
   'error.service_unavailable': 'The service is temporarily unavailable. Try again shortly.',
   'error.server_error': 'An unexpected error occurred. Try again, or contact IT support.',
   'error.oidc': 'The system you came from sent an invalid request.',
+  'error.login_cancelled': 'The login was cancelled or failed. Try again.',
   'error.reference': 'Error reference',
   'skip': 'Skip to content',
   'factor.title': 'Confirm with your 2-factor device',
@@ -165,6 +176,15 @@ const en: Record<MessageKey, string> = {
   'ss.scan': 'Scan the QR code with your authenticator app, or type in the key by hand. Then enter the code the app shows.',
   'ss.qrLabel': 'QR code for the authenticator app',
   'ss.secret': 'Key to type in by hand',
+  'ss.accessPass.title': 'Temporary access pass',
+  'ss.accessPass.needed': 'You have no 2-factor device yet. To add your first, you need the temporary access pass IT support gave you.',
+  'ss.accessPass.enter': 'Enter temporary access pass',
+  'ss.accessPass.label': 'Temporary access pass',
+  'ss.accessPass.hint': 'The 16 characters IT support gave you, e.g. 7KQ2-M9XD-3HTR-B6WE. Upper or lower case, either will do.',
+  'ss.accessPass.invalid': 'The access pass is wrong or has expired. Try again, or ask IT support for a new one.',
+  'ss.accessPass.locked': 'The access pass is blocked after too many wrong tries. Ask IT support for a new one.',
+  'ss.accessPass.accepted': 'The access pass is accepted. Now add your first 2-factor device.',
+  'ss.loggedOut': 'You are logged out of self-service.',
 };
 
 const MESSAGES: Readonly<Record<Language, Record<MessageKey, string>>> = { da, en };

@@ -1,18 +1,24 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
 import type { ClientMetadata } from 'oidc-provider';
 import QRCode from 'qrcode';
 
-import { ACR_VALUES, levelOfAcr, type Level } from '../auth/levels.ts';
+import type { AccessPasses } from '../auth/access-passes.ts';
+import { decideFactorChange, type FactorChangeAuthority } from '../auth/factor-change.ts';
+import { ACR_VALUES, levelOfAcr } from '../auth/levels.ts';
+import type { FirstFactorEnrolment } from '../config/index.ts';
 import type { ActContext, AuthenticatorEnrolment, TotpFactors } from '../factors/totp-factors.ts';
 import { requestState } from '../http/context.ts';
 import { formField } from '../http/form.ts';
 import type { Csrf } from '../http/csrf.ts';
+import { IdpError } from '../http/errors.ts';
 import { translate, type MessageKey } from '../http/i18n.ts';
 import { createOwnClient } from '../http/own-client.ts';
 import type { Renderer } from '../http/render.ts';
+import type { AuditLog } from '../store/audit.ts';
 import type { User, UserRepository } from '../store/users.ts';
+import type { PortalSession, PortalSessions } from './sessions.ts';
 
 /** The self-service portal's registration with this IdP: a public client, known to every node. */
 export const SELFSERVICE_CLIENT_ID = 'stepup-selfservice';
@@ -26,62 +32,206 @@ export function selfServiceClient(issuer: string): ClientMetadata {
     grant_types: ['authorization_code'],
     response_types: ['code'],
     redirect_uris: [`${issuer}/selfservice/callback`],
+    // The portal dates the second factor by `auth_time`, so it must always be there.
+    require_auth_time: true,
   };
 }
 
 const SESSION_COOKIE = 'stepup_selfservice';
-/** A self-service session is short: it adds the factors that protect every other system. */
-const SESSION_MS = 15 * 60 * 1000;
 
-interface SelfServiceSession {
-  sub: string;
-  level: Level;
-  exp: number;
+/** What the portal's steps know about the request, under `ctx.state.portal`. */
+interface PortalState {
+  session: PortalSession;
+  user: User;
+  /** Set by `mayChangeFactors`: what allowed this change. */
+  authority?: FactorChangeAuthority;
 }
 
-/**
- * The self-service portal ("selvbetjening"), first part: an employee logs in here as to any
- * system, sees their 2-factor devices, binds a code viewer from IT's stock with its serial and a
- * code, and adds an authenticator app by scanning a QR code. Someone who already has a second
- * factor must use it to get in, so a stolen password cannot add an attacker's device; identity
- * verification with MitID for the first device comes with the full portal.
- */
-export function createSelfServiceRouter(deps: {
+const portal = (ctx: Context) => (ctx.state as { portal: PortalState }).portal;
+
+export interface SelfServiceDeps {
   issuer: string;
   basePath: string;
   render: Renderer;
   csrf: Csrf;
   factors: TotpFactors;
   users: UserRepository;
+  sessions: PortalSessions;
+  accessPasses: AccessPasses;
+  audit: AuditLog;
+  firstFactorEnrolment: FirstFactorEnrolment;
+  /** `SELFSERVICE_STEP_UP_MAX_AGE` in seconds: how fresh a second factor must be to change devices. */
+  stepUpMaxAge: number;
   /** Shown as the issuer in authenticator apps. */
   issuerName: string;
-}): Router {
+  /** The clock, epoch ms. */
+  now: () => number;
+}
+
+/**
+ * The self-service portal ("selvbetjening"): an employee logs in here as to any system, sees their
+ * 2-factor devices, binds a code viewer from IT's stock with its serial and a code, and adds an
+ * authenticator app by scanning a QR code.
+ *
+ * Every request that changes a device decides again who may change it (`auth/factor-change.ts`):
+ * someone who has a second factor must have proven one within `stepUpMaxAge`, else the portal
+ * steps up first; someone who has none adds the first with an access pass from IT (or, in the
+ * embedded demo, the password). Sessions live in the short-lived store, end after 15 idle
+ * minutes or 8 hours, end at logout on every node, and bind the CSRF token.
+ */
+export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
   const router = new Router({ prefix: '/selfservice' });
   const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const rp = createOwnClient({ issuer: deps.issuer, clientId: SELFSERVICE_CLIENT_ID, path: '/selfservice' });
   const home = `${deps.basePath}/selfservice`;
   const cookieOptions = (ctx: Context) => ({ httpOnly: true, sameSite: 'lax' as const, signed: true, secure: ctx.secure, path: home });
+  const nowSeconds = () => Math.floor(deps.now() / 1000);
   const text = (ctx: Context, key: MessageKey) => translate(requestState(ctx).language, key);
+  const csrfToken = (session: PortalSession) => deps.csrf.token(`selfservice:${session.id}`);
+  const acting = (ctx: Context): ActContext => ({ actor: `user:${portal(ctx).user.id}`, ip: ctx.ip, requestId: requestState(ctx).requestId });
+  /** Substantial, with every factor proven within the window (`max_age` applies to each). */
+  const stepUp = { acr_values: ACR_VALUES.substantial, max_age: String(deps.stepUpMaxAge) };
 
-  /** The logged-in employee, or a redirect to log in. */
-  const employee = async (ctx: Context): Promise<User | undefined> => {
-    const raw = ctx.cookies.get(SESSION_COOKIE, { signed: true });
-    const session = raw ? (JSON.parse(raw) as SelfServiceSession) : undefined;
-    const user = session && session.exp > Date.now() ? await deps.users.findById(session.sub) : undefined;
-    if (!user || user.status !== 'active') {
-      ctx.redirect(`${home}/login`);
-      return undefined;
-    }
-    return user;
+  const seeOther = (ctx: Context, location: string) => {
+    ctx.status = 303;
+    ctx.redirect(location);
   };
 
-  const acting = (ctx: Context, user: User): ActContext => ({ actor: `user:${user.id}`, ip: ctx.ip, requestId: requestState(ctx).requestId });
-  const csrfFor = (user: User) => deps.csrf.token(`selfservice:${user.id}`);
-  const checkForm = (ctx: Context, user: User) => deps.csrf.verify(ctx, `selfservice:${user.id}`, formField(ctx, '_csrf'));
+  /** The live session and its employee; without one, off to log in. */
+  async function loadSession(ctx: Context, next: Next) {
+    const id = ctx.cookies.get(SESSION_COOKIE, { signed: true });
+    const session = id ? await deps.sessions.touch(id) : undefined;
+    const user = session ? await deps.users.findById(session.userId) : undefined;
+    if (!session || !user || user.status !== 'active') {
+      if (session) await deps.sessions.destroy(session.id);
+      return ctx.redirect(`${home}/login`);
+    }
+    (ctx.state as { portal: PortalState }).portal = { session, user };
+    return next();
+  }
 
-  const showAuthenticator = async (ctx: Context, user: User, enrolment?: AuthenticatorEnrolment, error?: string) => {
+  /** A posted form carries this session's CSRF token and comes from our origin. */
+  async function checkForm(ctx: Context, next: Next) {
+    deps.csrf.verify(ctx, `selfservice:${portal(ctx).session.id}`, formField(ctx, '_csrf'));
+    return next();
+  }
+
+  /** Whether a session (or what a login just proved) may change the employee's devices now. */
+  const changeDecision = async (userId: string, proven: Pick<PortalSession, 'secondFactorAt' | 'accessPassAt'>) => decideFactorChange({
+    hasSecondFactor: (await deps.factors.listForUser(userId)).length > 0,
+    secondFactorAt: proven.secondFactorAt,
+    accessPassAt: proven.accessPassAt,
+    firstFactorEnrolment: deps.firstFactorEnrolment,
+    now: nowSeconds(),
+    maxAge: deps.stepUpMaxAge,
+  });
+
+  /** Decided on the request itself: a fresh second factor, or for the first one what the configuration allows. */
+  async function mayChangeFactors(ctx: Context, next: Next) {
+    const { session, user } = portal(ctx);
+    const decision = await changeDecision(user.id, session);
+    if (decision.allowed) {
+      portal(ctx).authority = decision.via;
+      return next();
+    }
+    if (decision.need === 'access-pass') return seeOther(ctx, `${home}/access-pass`);
+    return rp.begin(ctx, stepUp);
+  }
+
+  /** After a device was added: a first one is evidence of how it was allowed. */
+  async function added(ctx: Context, factorId: string) {
+    const { user, authority } = portal(ctx);
+    if (authority && authority !== 'second-factor') {
+      await deps.audit.record({ type: 'factor.first_enrolled', ...acting(ctx), userId: user.id, details: { factorId, allowedBy: authority } });
+    }
+    seeOther(ctx, `${home}?added=1`);
+  }
+
+  async function showPortal(ctx: Context) {
+    const { session, user } = portal(ctx);
+    const factors = await deps.factors.listForUser(user.id);
+    const decision = await changeDecision(user.id, session);
+    const notices: Record<string, MessageKey> = { added: 'ss.added', pass: 'ss.accessPass.accepted' };
+    const notice = Object.keys(notices).find((name) => ctx.query[name] === '1');
+    deps.render(ctx, 'selfservice', {
+      csrf: csrfToken(session),
+      userName: user.displayName ?? user.username,
+      factors,
+      needsAccessPass: !decision.allowed && decision.need === 'access-pass',
+      notice: notice ? text(ctx, notices[notice] as MessageKey) : undefined,
+    });
+  }
+
+  async function beginLogin(ctx: Context) {
+    await rp.begin(ctx, { acr_values: ACR_VALUES.low });
+  }
+
+  /**
+   * The IdP sent the employee back. Someone who has a second factor must have proven it within
+   * the window to get in at all; the session is new on every login, and dated by the token's
+   * `auth_time`, the oldest factor the level rests on.
+   */
+  async function finishLogin(ctx: Context) {
+    if (typeof ctx.query.error === 'string') throw new IdpError('login_cancelled', { detail: `self-service login: ${ctx.query.error}` });
+    const tokens = await rp.finish(ctx);
+    const claims = tokens?.claims();
+    if (!claims) return ctx.redirect(`${home}/login`);
+    const substantial = levelOfAcr(String(claims.acr)) === 'substantial' && typeof claims.auth_time === 'number';
+    const secondFactorAt = substantial ? (claims.auth_time as number) : undefined;
+    const decision = await changeDecision(claims.sub, { secondFactorAt });
+    if (!decision.allowed && decision.need === 'step-up') return rp.begin(ctx, stepUp);
+    const previous = ctx.cookies.get(SESSION_COOKIE, { signed: true });
+    if (previous) await deps.sessions.destroy(previous);
+    const session = await deps.sessions.create({ userId: claims.sub, secondFactorAt });
+    ctx.cookies.set(SESSION_COOKIE, session.id, cookieOptions(ctx));
+    await deps.audit.record({ type: 'selfservice.login', actor: `user:${claims.sub}`, userId: claims.sub, ip: ctx.ip, requestId: requestState(ctx).requestId, details: { acr: claims.acr } });
+    ctx.redirect(home);
+  }
+
+  async function logout(ctx: Context) {
+    const { session } = portal(ctx);
+    await deps.sessions.destroy(session.id);
+    ctx.cookies.set(SESSION_COOKIE, null, cookieOptions(ctx));
+    await deps.audit.record({ type: 'selfservice.logout', ...acting(ctx), userId: portal(ctx).user.id });
+    deps.render(ctx, 'selfservice-logged-out');
+  }
+
+  async function showAccessPass(ctx: Context) {
+    if ((await deps.factors.listForUser(portal(ctx).user.id)).length || deps.firstFactorEnrolment !== 'access-pass') return ctx.redirect(home);
+    deps.render(ctx, 'selfservice-access-pass', { csrf: csrfToken(portal(ctx).session) });
+  }
+
+  async function redeemAccessPass(ctx: Context) {
+    const { session, user } = portal(ctx);
+    const result = await deps.accessPasses.redeem({ userId: user.id, typed: formField(ctx, 'access_pass'), context: acting(ctx) });
+    if (!result.ok) {
+      const error = text(ctx, result.reason === 'locked' ? 'ss.accessPass.locked' : 'ss.accessPass.invalid');
+      return deps.render(ctx, 'selfservice-access-pass', { csrf: csrfToken(session), error });
+    }
+    await deps.sessions.update({ ...session, accessPassAt: nowSeconds() });
+    seeOther(ctx, `${home}?pass=1`);
+  }
+
+  async function showCodeViewerForm(ctx: Context) {
+    deps.render(ctx, 'selfservice-code-viewer', { csrf: csrfToken(portal(ctx).session), name: '', serial: '' });
+  }
+
+  async function bindCodeViewer(ctx: Context) {
+    const { session, user } = portal(ctx);
+    const name = formField(ctx, 'name').trim();
+    const serial = formField(ctx, 'serial');
+    const again = (error: string) => deps.render(ctx, 'selfservice-code-viewer', { csrf: csrfToken(session), name, serial, error });
+    if (!name) return again(text(ctx, 'ss.nameMissing'));
+    const result = await deps.factors.bindCodeViewer({ userId: user.id, serial, name, code: formField(ctx, 'code'), context: acting(ctx) });
+    if (result.ok) return added(ctx, result.token.id);
+    if (result.reason === 'serial') return again(result.message as string);
+    if (result.reason === 'not_in_stock') return again(text(ctx, 'ss.notInStock'));
+    return again(text(ctx, result.reason === 'replayed' ? 'code.replayed' : result.reason === 'malformed' ? 'code.malformed' : 'code.invalid'));
+  }
+
+  const showAuthenticator = async (ctx: Context, enrolment?: AuthenticatorEnrolment, error?: string) => {
     deps.render(ctx, 'selfservice-authenticator', {
-      csrf: csrfFor(user),
+      csrf: csrfToken(portal(ctx).session),
       error,
       enrolment: enrolment && {
         id: enrolment.id,
@@ -91,95 +241,36 @@ export function createSelfServiceRouter(deps: {
     });
   };
 
-  router.get('/', async (ctx) => {
-    const user = await employee(ctx);
-    if (!user) return;
-    deps.render(ctx, 'selfservice', {
-      csrf: csrfFor(user),
-      userName: user.displayName ?? user.username,
-      factors: await deps.factors.listForUser(user.id),
-      notice: ctx.query.added === '1' ? text(ctx, 'ss.added') : undefined,
-    });
-  });
+  async function showAuthenticatorForm(ctx: Context) {
+    await showAuthenticator(ctx);
+  }
 
-  router.get('/login', async (ctx) => {
-    await rp.begin(ctx, { acr_values: ACR_VALUES[ctx.query.level === 'substantial' ? 'substantial' : 'low'] });
-  });
-
-  router.get('/callback', async (ctx) => {
-    const tokens = await rp.finish(ctx);
-    const claims = tokens?.claims();
-    if (!claims) return ctx.redirect(`${home}/login`);
-    const level = levelOfAcr(String(claims.acr)) ?? 'low';
-    // An employee who has a second factor proves it before changing their devices.
-    if (level !== 'substantial' && (await deps.factors.listForUser(claims.sub)).length) {
-      return rp.begin(ctx, { acr_values: ACR_VALUES.substantial });
-    }
-    const session: SelfServiceSession = { sub: claims.sub, level, exp: Date.now() + SESSION_MS };
-    ctx.cookies.set(SESSION_COOKIE, JSON.stringify(session), { ...cookieOptions(ctx), maxAge: SESSION_MS });
-    ctx.redirect(home);
-  });
-
-  router.post('/logout', forms, async (ctx) => {
-    const user = await employee(ctx);
-    if (!user) return;
-    checkForm(ctx, user);
-    ctx.cookies.set(SESSION_COOKIE, null, cookieOptions(ctx));
-    ctx.status = 303;
-    ctx.redirect(`${deps.basePath}/`);
-  });
-
-  router.get('/code-viewer', async (ctx) => {
-    const user = await employee(ctx);
-    if (!user) return;
-    deps.render(ctx, 'selfservice-code-viewer', { csrf: csrfFor(user), name: '', serial: '' });
-  });
-
-  router.post('/code-viewer', forms, async (ctx) => {
-    const user = await employee(ctx);
-    if (!user) return;
-    checkForm(ctx, user);
+  async function startAuthenticator(ctx: Context) {
+    const { user } = portal(ctx);
     const name = formField(ctx, 'name').trim();
-    const serial = formField(ctx, 'serial');
-    const again = (error: string) => deps.render(ctx, 'selfservice-code-viewer', { csrf: csrfFor(user), name, serial, error });
-    if (!name) return again(text(ctx, 'ss.nameMissing'));
-    const result = await deps.factors.bindCodeViewer({ userId: user.id, serial, name, code: formField(ctx, 'code'), context: acting(ctx, user) });
-    if (result.ok) {
-      ctx.status = 303;
-      return ctx.redirect(`${home}?added=1`);
-    }
-    if (result.reason === 'serial') return again(result.message as string);
-    if (result.reason === 'not_in_stock') return again(text(ctx, 'ss.notInStock'));
-    return again(text(ctx, result.reason === 'replayed' ? 'code.replayed' : result.reason === 'malformed' ? 'code.malformed' : 'code.invalid'));
-  });
+    if (!name) return showAuthenticator(ctx, undefined, text(ctx, 'ss.nameMissing'));
+    await showAuthenticator(ctx, await deps.factors.startAuthenticator({ userId: user.id, username: user.username, name, issuerName: deps.issuerName }));
+  }
 
-  router.get('/authenticator', async (ctx) => {
-    const user = await employee(ctx);
-    if (user) await showAuthenticator(ctx, user);
-  });
-
-  router.post('/authenticator', forms, async (ctx) => {
-    const user = await employee(ctx);
-    if (!user) return;
-    checkForm(ctx, user);
-    const name = formField(ctx, 'name').trim();
-    if (!name) return showAuthenticator(ctx, user, undefined, text(ctx, 'ss.nameMissing'));
-    await showAuthenticator(ctx, user, await deps.factors.startAuthenticator({ userId: user.id, username: user.username, name, issuerName: deps.issuerName }));
-  });
-
-  router.post('/authenticator/confirm', forms, async (ctx) => {
-    const user = await employee(ctx);
-    if (!user) return;
-    checkForm(ctx, user);
+  async function confirmAuthenticator(ctx: Context) {
+    const { user } = portal(ctx);
     const id = formField(ctx, 'id');
-    const result = await deps.factors.confirmAuthenticator({ userId: user.id, id, code: formField(ctx, 'code'), context: acting(ctx, user) });
-    if (result.ok) {
-      ctx.status = 303;
-      return ctx.redirect(`${home}?added=1`);
-    }
+    const result = await deps.factors.confirmAuthenticator({ userId: user.id, id, code: formField(ctx, 'code'), context: acting(ctx) });
+    if (result.ok) return added(ctx, id);
     const pending = await deps.factors.pendingAuthenticator({ userId: user.id, id, username: user.username, issuerName: deps.issuerName });
-    await showAuthenticator(ctx, user, pending, text(ctx, result.reason === 'replayed' ? 'code.replayed' : 'code.invalid'));
-  });
+    await showAuthenticator(ctx, pending, text(ctx, result.reason === 'replayed' ? 'code.replayed' : 'code.invalid'));
+  }
 
+  router.get('/', loadSession, showPortal);
+  router.get('/login', beginLogin);
+  router.get('/callback', finishLogin);
+  router.post('/logout', forms, loadSession, checkForm, logout);
+  router.get('/access-pass', loadSession, showAccessPass);
+  router.post('/access-pass', forms, loadSession, checkForm, redeemAccessPass);
+  router.get('/code-viewer', loadSession, mayChangeFactors, showCodeViewerForm);
+  router.post('/code-viewer', forms, loadSession, checkForm, mayChangeFactors, bindCodeViewer);
+  router.get('/authenticator', loadSession, mayChangeFactors, showAuthenticatorForm);
+  router.post('/authenticator', forms, loadSession, checkForm, mayChangeFactors, startAuthenticator);
+  router.post('/authenticator/confirm', forms, loadSession, checkForm, mayChangeFactors, confirmAuthenticator);
   return router;
 }

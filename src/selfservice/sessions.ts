@@ -24,6 +24,12 @@ export interface PortalSessionLimits {
 }
 
 /**
+ * Self-service changes the factors that guard every other system, so its sessions are short:
+ * 15 minutes without a request, 8 hours at most (issue "Step 3").
+ */
+export const SELFSERVICE_SESSION_LIMITS: PortalSessionLimits = { idle: 15 * 60, absolute: 8 * 60 * 60 };
+
+/**
  * Seconds a session has left at `now`: the sooner of its idle and absolute ends, 0 when it has
  * ended (OWASP Session Management Cheat Sheet: idle and absolute timeouts).
  */
