@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 
 import { loadConfig, type IdpConfig } from '../config/index.ts';
 import { openStorage, type Storage } from '../store/index.ts';
+import { issueAccessPass } from './commands/access-pass.ts';
 import { addClient, listClients } from './commands/client.ts';
 import { rotateKeys } from './commands/keys.ts';
 import { migrate } from './commands/migrate.ts';
@@ -77,6 +78,12 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     shortLived: true,
     run: ([username], _values, { config, storage, out }) =>
       unlockUser({ storage, argon2: config.argon2, lockout: config.lockout }, { username: username as string }, out),
+  },
+  'user access-pass': {
+    args: ['username'],
+    options: { ttl: { type: 'string' } },
+    run: ([username], values, { config, storage, out }) =>
+      issueAccessPass({ storage, config }, { username: username as string, ttl: str(values, 'ttl') }, out),
   },
   'client add': {
     args: ['client_id'],

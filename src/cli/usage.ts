@@ -23,6 +23,13 @@ export const COMMAND_HELP: Readonly<Record<string, { synopsis: string; descripti
     synopsis: 'user unlock <username>',
     description: 'Let an employee in again, lifting an automatic lock after failed attempts too.',
   },
+  'user access-pass': {
+    synopsis: 'user access-pass <username> [--ttl 8h]',
+    description: 'Issue a one-time temporary access pass, shown once, with which an employee who has no 2-factor device adds their first in self-service. An earlier open pass stops working.',
+    options: [
+      '--ttl DURATION      how long it works: 90m, 8h, 2d (default 8h; 5m to 7d)',
+    ],
+  },
   'client add': {
     synopsis: 'client add <client_id> --redirect-uri URI... [--public|--secret S] [--post-logout-redirect-uri URI] [--grant-type TYPE...] [--level low|substantial] [--name NAME] [--id-token-signed-response-alg ES256|RS256] [--password-max-age MIN] [--second-factor-max-age MIN]',
     description: 'Register a relying party (OIDC client). A confidential client without --secret gets a generated one, shown once.',

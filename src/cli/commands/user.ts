@@ -147,7 +147,8 @@ export async function unlockUser(
   return { user: summary({ ...user, status: 'active' }), statusWas: user.status, automaticLockSeconds };
 }
 
-async function findUser(storage: Pick<Storage, 'users'>, username: string): Promise<User> {
+/** The user with this username (any letter case), or a `not_found` failure naming it. */
+export async function findUser(storage: Pick<Storage, 'users'>, username: string): Promise<User> {
   const user = await storage.users.findByUsername(username);
   if (!user) throw new CliError('not_found', `there is no user "${printable(username)}"`);
   return user;
