@@ -1,12 +1,12 @@
 import type { ClientRepository } from '../store/clients.ts';
-import type { Adapter } from './types.ts';
+import type { StoreAdapter } from './types.ts';
 
 /**
  * oidc-provider's Client model, read from the `oidc_clients` table on every lookup, so a client
  * registered with `stepup client add` works on every node without a restart. Registration goes
  * through the CLI (and later the admin API), never through oidc-provider, so writes are refused.
  */
-export function createClientAdapter(clients: ClientRepository): Adapter {
+export function createClientAdapter(clients: ClientRepository): StoreAdapter {
   const readOnly = async () => {
     throw new Error('clients are registered with `stepup client add`, not through oidc-provider');
   };

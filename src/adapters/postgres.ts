@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-import type { Adapter, AdapterPayload } from './types.ts';
+import type { AdapterPayload, StoreAdapter } from './types.ts';
 
 interface PayloadRow {
   payload: AdapterPayload;
@@ -11,7 +11,7 @@ interface PayloadRow {
  * oidc-provider adapter over the `oidc_payloads` table, for the durable models (Grant,
  * RefreshToken). Expired rows are never returned; `deleteExpiredPayloads` clears them out.
  */
-export function createPostgresAdapter(db: Knex, model: string): Adapter {
+export function createPostgresAdapter(db: Knex, model: string): StoreAdapter {
   const table = () => db('oidc_payloads').where({ model });
   const live = (query: Knex.QueryBuilder) =>
     query.andWhere((q) => q.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()));
@@ -39,8 +39,10 @@ export function createPostgresAdapter(db: Knex, model: string): Adapter {
     findByUid: (uid) => findWhere({ uid }),
     findByUserCode: (userCode) => findWhere({ user_code: userCode }),
     async consume(id) {
-      // Only the first consume stamps the time, however many race.
-      await table().where({ id }).whereNull('consumed_at').update({ consumed_at: db.fn.now() });
+      // Only the first consume stamps the time, however many race: the row lock makes the others
+      // re-check `consumed_at IS NULL` after it commits, and update nothing.
+      const updated = await live(table().where({ id }).whereNull('consumed_at')).update({ consumed_at: db.fn.now() });
+      return updated === 1;
     },
     async destroy(id) {
       await table().where({ id }).delete();

@@ -1,5 +1,5 @@
 import type { ShortLivedStore } from '../store/short-lived/types.ts';
-import type { Adapter, AdapterPayload } from './types.ts';
+import type { AdapterPayload, StoreAdapter } from './types.ts';
 
 /** Models whose records oidc-provider finds by a grant, to revoke them together. */
 const GRANT_MODELS = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest']);
@@ -10,11 +10,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * oidc-provider adapter over the short-lived store (Redis, or memory in embedded mode).
  *
  * Layout per record: `oidc:<Model>:<id>` holds the JSON payload with its TTL; `…:consumed` is
- * set once, atomically, when the record is consumed; `oidc:<Model>:uid:<uid>` and
+ * set once, atomically, when the record is consumed (its creator
+ * is the one caller told it won); `oidc:<Model>:uid:<uid>` and
  * `…:user_code:<code>` point at ids; `oidc:grant:<grantId>` is the set of record keys of a
  * grant, so `revokeByGrantId` removes them all.
  */
-export function createShortLivedAdapter(store: ShortLivedStore, model: string): Adapter {
+export function createShortLivedAdapter(store: ShortLivedStore, model: string): StoreAdapter {
   const key = (id: string) => `oidc:${model}:${id}`;
   const grantKey = (grantId: string) => `oidc:grant:${grantId}`;
   const indexKey = (kind: 'uid' | 'user_code', value: string) => `oidc:${model}:${kind}:${value}`;
@@ -50,8 +51,10 @@ export function createShortLivedAdapter(store: ShortLivedStore, model: string): 
     findByUid: (uid) => findBy('uid', uid),
     findByUserCode: (userCode) => findBy('user_code', userCode),
     async consume(id) {
-      const ttl = await store.ttl(key(id));
-      await store.setIfAbsent(`${key(id)}:consumed`, String(Math.floor(Date.now() / 1000)), ttl ?? DAY_MS);
+      const [json, ttl] = await Promise.all([store.get(key(id)), store.ttl(key(id))]);
+      if (!json) return false;
+      // SET NX: of any number of racing calls, on any node, exactly one creates the marker.
+      return store.setIfAbsent(`${key(id)}:consumed`, String(Math.floor(Date.now() / 1000)), ttl ?? DAY_MS);
     },
     destroy,
     async revokeByGrantId(grantId) {

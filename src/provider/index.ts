@@ -6,6 +6,7 @@ import type { UserRepository } from '../store/users.ts';
 import type { PrivateJwk } from '../store/signing-keys.ts';
 import { CLAIMS, createFindAccount } from './account.ts';
 import { loadExistingGrant } from './grants.ts';
+import { redeemOnce } from './single-redemption.ts';
 
 /** Pages oidc-provider renders itself, drawn with our templates (CSP, language, accessibility). */
 export interface ProviderPages {
@@ -111,9 +112,12 @@ async function ownTokensOnly(_ctx: unknown, client: { clientId: string }, token:
   return token.clientId === client.clientId;
 }
 
-/** oidc-provider wants an adapter class constructed per model name; ours are factories. */
+/**
+ * oidc-provider wants an adapter class constructed per model name; ours are factories, whose
+ * codes and refresh tokens are made redeemable once ({@link redeemOnce}).
+ */
 function adapterClass(factory: AdapterFactory) {
   return function ModelAdapter(this: unknown, model: string) {
-    return factory(model);
+    return redeemOnce(factory, model);
   } as unknown as NonNullable<Configuration['adapter']>;
 }

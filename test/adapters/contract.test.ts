@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 
 import { createPostgresAdapter } from '../../src/adapters/postgres.ts';
 import { createShortLivedAdapter } from '../../src/adapters/short-lived.ts';
-import type { Adapter } from '../../src/adapters/types.ts';
+import type { StoreAdapter } from '../../src/adapters/types.ts';
 import { openDatabase } from '../../src/store/database.ts';
 import { migrateToLatest } from '../../src/store/migrations.ts';
 import { createMemoryStore } from '../../src/store/short-lived/memory.ts';
@@ -15,7 +15,7 @@ import { createPostgresDatabase, hasPostgres, testRedisUrl, uniqueRedisPrefix } 
 
 /** One backend under test: how to make an adapter for a model, and how to clean up. */
 interface Backend {
-  adapter(model: string): Adapter;
+  adapter(model: string): StoreAdapter;
   close(): Promise<void>;
 }
 
@@ -105,6 +105,19 @@ for (const [name, open] of backends) {
       await sleep(1100);
       await codes.consume('code-c');
       expect((await codes.find('code-c'))?.consumed).to.equal(first);
+    });
+
+    it('tells exactly one of many concurrent consumers that it won', async () => {
+      const codes = adapter('AuthorizationCode');
+      await codes.upsert('code-race', { grantId: 'g-race', kind: 'AuthorizationCode' }, 60);
+      const won = await Promise.all(Array.from({ length: 20 }, () => codes.consume('code-race')));
+      expect(won.filter((result) => result === true)).to.have.length(1);
+      expect(won.filter((result) => result === false)).to.have.length(19);
+      expect(await codes.consume('code-race')).to.equal(false);
+    });
+
+    it('tells a consumer of a record that is not there that it did not win', async () => {
+      expect(await adapter('RefreshToken').consume('rt-never-stored')).to.equal(false);
     });
 
     it('destroys a record', async () => {
