@@ -18,6 +18,7 @@ export type AuditType =
   | 'login.second_factor.succeeded'
   | 'login.second_factor.failed'
   | 'factor.locked'
+  | 'factor.enrolment_locked'
   | 'factor.unlocked'
   | 'factor.bound'
   | 'factor.bind_failed'

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 
 import * as foundation from '../../migrations/20261124_001_foundation.ts';
 import * as totpTokens from '../../migrations/20261124_002_totp_tokens.ts';
+import * as enrolmentGuessBudget from '../../migrations/20261125_003_enrolment_guess_budget.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -15,6 +16,7 @@ interface Migration {
 const MIGRATIONS: ReadonlyArray<[name: string, migration: Migration]> = [
   ['20261124_001_foundation', foundation],
   ['20261124_002_totp_tokens', totpTokens],
+  ['20261125_003_enrolment_guess_budget', enrolmentGuessBudget],
 ];
 
 /** A knex migration source over {@link MIGRATIONS}. */

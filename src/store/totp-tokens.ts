@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { TotpAlgorithm, TotpDigits, TotpPeriod, TotpToken } from '../factors/totp/index.ts';
+import { lockEnrolmentFailures, saveEnrolmentFailures, type FailureCounters } from './enrolment-failures.ts';
 
 export type TotpKind = 'code_viewer' | 'authenticator';
 
@@ -25,6 +26,8 @@ export interface TotpTokenRecord {
   failureCount: number;
   lockCount: number;
   lockedUntil: Date | null;
+  /** A pending app can be confirmed until then; null once in use (and for code viewers). */
+  pendingUntil: Date | null;
   createdAt: Date;
   assignedAt: Date | null;
   lastUsedAt: Date | null;
@@ -46,6 +49,7 @@ interface TokenRow {
   failure_count: number;
   lock_count: number;
   locked_until: Date | null;
+  pending_until: Date | null;
   created_at: Date;
   assigned_at: Date | null;
   last_used_at: Date | null;
@@ -65,6 +69,31 @@ export interface TokenChanges {
 export type NewTotpToken = TotpToken & { serial?: string };
 
 /**
+ * One enrolment step with the person's failure count locked, and the token it is about (if
+ * any) locked after it; see {@link TotpTokenRepository.withEnrolmentLocked}. Every write here
+ * is in that transaction.
+ */
+export interface LockedEnrolment {
+  /** The person's count of wrong codes for this kind of token. */
+  failures: FailureCounters;
+  /** The token named, locked; undefined when none was named or there is no such token. */
+  token: TotpTokenRecord | undefined;
+  saveFailures(count: FailureCounters): Promise<void>;
+  /** Changes the locked token's counters (as a code check does). */
+  updateToken(changes: TokenChanges): Promise<void>;
+  /** Binds the locked code viewer to the person, if it is in stock and `step` is after its last one. */
+  bindFromStock(input: { name: string; step: number; drift: number; now: Date }): Promise<boolean>;
+  /** Puts the locked pending app in use, if it is still pending at `now` and `step` is after its last one. */
+  confirmPending(input: { step: number; drift: number; now: Date }): Promise<boolean>;
+  /** Deletes the locked token (a pending app that expired). */
+  removeToken(): Promise<void>;
+  /** Adds an authenticator app for the person, `pending` until its first code confirms it or `pendingUntil` passes. */
+  addPending(input: NewTotpToken & { name: string; pendingUntil: Date }): Promise<TotpTokenRecord>;
+  /** Deletes the person's pending apps that expired at `now`, and all but the newest `keep` of the rest. */
+  prunePending(input: { now: Date; keep: number }): Promise<void>;
+}
+
+/**
  * Code viewers and authenticator apps in Postgres. Whatever two requests could race on is
  * decided by the database, whichever node they arrive at: checking a code runs with the
  * token's row locked, and binding from stock or confirming an app is one conditional UPDATE.
@@ -72,8 +101,6 @@ export type NewTotpToken = TotpToken & { serial?: string };
 export interface TotpTokenRepository {
   /** Adds code viewers to stock, all in the caller's transaction. */
   addToStock(tokens: NewTotpToken[], trx: Knex.Transaction): Promise<void>;
-  /** Adds an authenticator app in `pending` until its first code confirms it. */
-  addPending(input: NewTotpToken & { userId: string; name: string }): Promise<TotpTokenRecord>;
   find(id: string): Promise<TotpTokenRecord | undefined>;
   findBySerial(serial: string): Promise<TotpTokenRecord | undefined>;
   /** The serials (of those given) already in the inventory, with their secrets. */
@@ -88,10 +115,14 @@ export interface TotpTokenRepository {
    * changes the token inside the same transaction. `work` gets undefined for an unknown id.
    */
   withTokenLocked<T>(id: string, work: (token: TotpTokenRecord | undefined, update: (changes: TokenChanges) => Promise<void>) => Promise<T>): Promise<T>;
-  /** Accepts `step` for a pending app if it is after the last accepted one, and puts the app in use. */
-  confirmPending(id: string, input: { step: number; drift: number; now: Date }): Promise<boolean>;
-  /** Binds a code viewer from stock to a user, if it is still in stock. */
-  bindFromStock(id: string, input: { userId: string; name: string; step: number; drift: number; now: Date }): Promise<boolean>;
+  /**
+   * Runs `work` in one transaction with the person's enrolment failure count for `kind` locked
+   * and then, if `tokenId` is given, that token's row (`SELECT … FOR UPDATE`, always in this
+   * order, so two enrolments never wait for each other in a circle). Concurrent enrolments of
+   * one person, or against one serial, on any node, take turns, and each sees the counts the
+   * one before it wrote: of fifty wrong codes sent at once, only the first few are checked.
+   */
+  withEnrolmentLocked<T>(key: { userId: string; kind: TotpKind; tokenId?: string | undefined }, work: (enrolment: LockedEnrolment) => Promise<T>): Promise<T>;
   /** Back to stock: unbound, counters and lock cleared (IT hands it to a colleague). */
   returnToStock(id: string): Promise<void>;
   setStatus(id: string, status: TotpStatus): Promise<void>;
@@ -115,6 +146,7 @@ const toRecord = (row: TokenRow): TotpTokenRecord => ({
   failureCount: row.failure_count,
   lockCount: row.lock_count,
   lockedUntil: row.locked_until,
+  pendingUntil: row.pending_until,
   createdAt: row.created_at,
   assignedAt: row.assigned_at,
   lastUsedAt: row.last_used_at,
@@ -133,6 +165,14 @@ export function createTotpTokenRepository(db: Knex, box: SecretBox): TotpTokenRe
     return row && toRecord(row);
   };
   const touched = (fields: Record<string, unknown>) => ({ ...fields, updated_at: db.fn.now() });
+  const columnsOf = (changes: TokenChanges) => touched({
+    ...(changes.lastStep !== undefined ? { last_step: changes.lastStep } : {}),
+    ...(changes.drift !== undefined ? { drift: changes.drift } : {}),
+    ...(changes.failureCount !== undefined ? { failure_count: changes.failureCount } : {}),
+    ...(changes.lockCount !== undefined ? { lock_count: changes.lockCount } : {}),
+    ...(changes.lockedUntil !== undefined ? { locked_until: changes.lockedUntil } : {}),
+    ...(changes.lastUsedAt !== undefined ? { last_used_at: changes.lastUsedAt } : {}),
+  });
 
   return {
     async addToStock(list, trx) {
@@ -146,23 +186,6 @@ export function createTotpTokenRepository(db: Knex, box: SecretBox): TotpTokenRe
         period: token.period,
         status: 'in_stock',
       })));
-    },
-    async addPending(input) {
-      return db.transaction(async (trx) => {
-        const [row] = (await tokens(trx).insert({
-          kind: 'authenticator',
-          secret_sealed: 'pending',
-          algorithm: input.algorithm,
-          digits: input.digits,
-          period: input.period,
-          status: 'pending',
-          user_id: input.userId,
-          name: input.name,
-        }).returning('*')) as TokenRow[];
-        const id = (row as TokenRow).id;
-        const [sealed] = (await tokens(trx).where({ id }).update({ secret_sealed: box.seal(input.secret, context(id)) }).returning('*')) as TokenRow[];
-        return toRecord(sealed as TokenRow);
-      });
     },
     find: (id) => (UUID.test(id) ? one(tokens().where({ id })) : Promise.resolve(undefined)),
     findBySerial: (serial) => one(tokens().where({ serial })),
@@ -192,30 +215,69 @@ export function createTotpTokenRepository(db: Knex, box: SecretBox): TotpTokenRe
       return db.transaction(async (trx) => {
         const row = (await tokens(trx).where({ id }).forUpdate().first()) as TokenRow | undefined;
         const update = async (changes: TokenChanges) => {
-          await tokens(trx).where({ id }).update(touched({
-            ...(changes.lastStep !== undefined ? { last_step: changes.lastStep } : {}),
-            ...(changes.drift !== undefined ? { drift: changes.drift } : {}),
-            ...(changes.failureCount !== undefined ? { failure_count: changes.failureCount } : {}),
-            ...(changes.lockCount !== undefined ? { lock_count: changes.lockCount } : {}),
-            ...(changes.lockedUntil !== undefined ? { locked_until: changes.lockedUntil } : {}),
-            ...(changes.lastUsedAt !== undefined ? { last_used_at: changes.lastUsedAt } : {}),
-          }));
+          await tokens(trx).where({ id }).update(columnsOf(changes));
         };
         return work(row && toRecord(row), update);
       });
     },
-    async confirmPending(id, { step, drift, now }) {
-      const updated = await tokens()
-        .where({ id, status: 'pending' })
-        .update(touched({ status: 'assigned', last_step: step, drift, failure_count: 0, last_used_at: now, assigned_at: now }));
-      return updated === 1;
-    },
-    async bindFromStock(id, { userId, name, step, drift, now }) {
-      const updated = await tokens()
-        .where({ id, status: 'in_stock' })
-        .andWhere((q) => q.whereNull('last_step').orWhere('last_step', '<', step))
-        .update(touched({ status: 'assigned', user_id: userId, name, last_step: step, drift, failure_count: 0, lock_count: 0, locked_until: null, assigned_at: now, last_used_at: now }));
-      return updated === 1;
+    async withEnrolmentLocked({ userId, kind, tokenId }, work) {
+      const failureKey = { userId, kind };
+      return db.transaction(async (trx) => {
+        const failures = await lockEnrolmentFailures(trx, failureKey);
+        const id = tokenId !== undefined && UUID.test(tokenId) ? tokenId : undefined;
+        const row = id === undefined ? undefined : ((await tokens(trx).where({ id }).forUpdate().first()) as TokenRow | undefined);
+        const lockedId = () => {
+          if (!row) throw new Error('withEnrolmentLocked: no token is locked');
+          return row.id;
+        };
+        return work({
+          failures,
+          token: row && toRecord(row),
+          saveFailures: (count) => saveEnrolmentFailures(trx, failureKey, count),
+          async updateToken(changes) {
+            await tokens(trx).where({ id: lockedId() }).update(columnsOf(changes));
+          },
+          async bindFromStock({ name, step, drift, now }) {
+            const updated = await tokens(trx)
+              .where({ id: lockedId(), status: 'in_stock' })
+              .andWhere((q) => q.whereNull('last_step').orWhere('last_step', '<', step))
+              .update(touched({ status: 'assigned', user_id: userId, name, last_step: step, drift, failure_count: 0, lock_count: 0, locked_until: null, assigned_at: now, last_used_at: now }));
+            return updated === 1;
+          },
+          async confirmPending({ step, drift, now }) {
+            const updated = await tokens(trx)
+              .where({ id: lockedId(), status: 'pending', user_id: userId })
+              .andWhere('pending_until', '>', now)
+              .update(touched({ status: 'assigned', pending_until: null, last_step: step, drift, failure_count: 0, lock_count: 0, locked_until: null, last_used_at: now, assigned_at: now }));
+            return updated === 1;
+          },
+          async removeToken() {
+            await tokens(trx).where({ id: lockedId() }).delete();
+          },
+          async addPending(input) {
+            const [inserted] = (await tokens(trx).insert({
+              kind: 'authenticator',
+              secret_sealed: 'pending',
+              algorithm: input.algorithm,
+              digits: input.digits,
+              period: input.period,
+              status: 'pending',
+              user_id: userId,
+              name: input.name,
+              pending_until: input.pendingUntil,
+            }).returning('id')) as Array<{ id: string }>;
+            const newId = (inserted as { id: string }).id;
+            const [sealed] = (await tokens(trx).where({ id: newId }).update({ secret_sealed: box.seal(input.secret, context(newId)) }).returning('*')) as TokenRow[];
+            return toRecord(sealed as TokenRow);
+          },
+          async prunePending({ now, keep }) {
+            const mine = () => tokens(trx).where({ user_id: userId, status: 'pending' });
+            await mine().andWhere((q) => q.whereNull('pending_until').orWhere('pending_until', '<=', now)).delete();
+            const newest = mine().select('id').orderBy([{ column: 'pending_until', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(keep);
+            await mine().whereNotIn('id', newest).delete();
+          },
+        });
+      });
     },
     async returnToStock(id) {
       await tokens().where({ id }).update(touched({
