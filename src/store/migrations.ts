@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import * as foundation from '../../migrations/20261124_001_foundation.ts';
 import * as totpTokens from '../../migrations/20261124_002_totp_tokens.ts';
 import * as enrolmentGuessBudget from '../../migrations/20261125_003_enrolment_guess_budget.ts';
+import * as accessPasses from '../../migrations/20261125_004_access_passes.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -17,6 +18,7 @@ const MIGRATIONS: ReadonlyArray<[name: string, migration: Migration]> = [
   ['20261124_001_foundation', foundation],
   ['20261124_002_totp_tokens', totpTokens],
   ['20261125_003_enrolment_guess_budget', enrolmentGuessBudget],
+  ['20261125_004_access_passes', accessPasses],
 ];
 
 /** A knex migration source over {@link MIGRATIONS}. */
