@@ -273,7 +273,8 @@ export function createTotpTokenRepository(db: Knex, box: SecretBox): TotpTokenRe
           async prunePending({ now, keep }) {
             const mine = () => tokens(trx).where({ user_id: userId, status: 'pending' });
             await mine().andWhere((q) => q.whereNull('pending_until').orWhere('pending_until', '<=', now)).delete();
-            const newest = mine().select('id').orderBy([{ column: 'pending_until', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(keep);
+            // Started at one instant of the IdP's clock, the database's own start time tells them apart.
+            const newest = mine().select('id').orderBy([{ column: 'pending_until', order: 'desc' }, { column: 'created_at', order: 'desc' }]).limit(keep);
             await mine().whereNotIn('id', newest).delete();
           },
         });

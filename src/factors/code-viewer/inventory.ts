@@ -252,13 +252,15 @@ export type InventoryActResult = { ok: true; changed: boolean; before: TotpToken
  * Puts a code viewer back in stock (IT hands it to a colleague, or it was found again): unbound
  * from its user, name, counters and lock cleared (`returnToStock`). The last accepted step is
  * kept, so no code the previous holder used is accepted again. Audits `code_viewer.reset` with
- * the previous user. A code viewer already in stock is left alone.
+ * the previous user. A code viewer already in stock with nothing counted is left alone.
  */
 export async function resetCodeViewer(options: InventoryActOptions): Promise<InventoryActResult> {
   const found = await findCodeViewer(options.storage, options.serial);
   if (!found.ok) return found;
   const { token } = found;
-  if (token.status === 'in_stock' && token.userId === null) return { ok: true, changed: false, before: token, token };
+  // An in-stock serial can carry wrong codes typed at binding (and a lock): reset clears those too.
+  const untouched = token.failureCount === 0 && token.lockCount === 0 && token.lockedUntil === null;
+  if (token.status === 'in_stock' && token.userId === null && untouched) return { ok: true, changed: false, before: token, token };
   await options.storage.totpTokens.returnToStock(token.id);
   await audit(options, 'code_viewer.reset', token, { statusWas: token.status, nameWas: token.name });
   return { ok: true, changed: true, before: token, token: await reread(options.storage, token) };
