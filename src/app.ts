@@ -13,6 +13,7 @@ import type { IdpConfig } from './config/index.ts';
 import { deriveKey } from './crypto/derived-keys.ts';
 import { createDemoRouter } from './demo/router.ts';
 import { assets } from './http/assets.ts';
+import { clientAddress } from './http/client-address.ts';
 import { requestContext } from './http/context.ts';
 import { createCsrf } from './http/csrf.ts';
 import { errorHandler } from './http/error-handler.ts';
@@ -168,7 +169,9 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     ctx.body = { status: ctx.status === 200 ? 'ready' : 'unavailable', database: ready.database, [storage.shortLived.kind]: ready.shortLived };
   });
 
-  const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
+  // Koa's `proxy` stays off: `clientAddress` reads the forwarding headers, trusting only TRUST_PROXY.
+  const app = new Koa({ keys: cookieKeys });
+  app.use(clientAddress(config.trustProxy));
   // Mounted in a host app, the request's cookie jar is the host's, signed with the host's keys
   // (or none): give every request a jar signed with ours.
   app.use((ctx, next) => {

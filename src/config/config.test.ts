@@ -61,6 +61,19 @@ describe('configuration', () => {
     expect(loadConfig({ DATA_DIR: dataDir, SELFSERVICE_STEP_UP_MAX_AGE: '5' }).selfServiceStepUpMaxAge).to.equal(300);
   });
 
+  it('reads TRUST_PROXY as a hop count or proxy addresses, and refuses "true"', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'stepup-config-'));
+    const trust = (value?: string) => loadConfig({ DATA_DIR: dataDir, ...(value === undefined ? {} : { TRUST_PROXY: value }) }).trustProxy;
+    expect(trust()).to.deep.equal({ hops: 0 });
+    expect(trust('false')).to.deep.equal({ hops: 0 });
+    expect(trust('1')).to.deep.equal({ hops: 1 });
+    expect(trust('10.0.0.5, 10.0.0.6,10.1.0.0/16,fd00::/8')).to.deep.equal({ addresses: ['10.0.0.5', '10.0.0.6', '10.1.0.0/16', 'fd00::/8'] });
+    expect(failure({ DATA_DIR: dataDir, TRUST_PROXY: 'true' }).message).to.match(/^TRUST_PROXY: give the number of proxies in front/);
+    for (const bad of ['yes', '10.0.0.5,', '10.0.0.0/33', '10.0.0.0/8/1', 'fd00::/129', '-1']) {
+      expect(failure({ DATA_DIR: dataDir, TRUST_PROXY: bad }).variable, bad).to.equal('TRUST_PROXY');
+    }
+  });
+
   it('is documented: the README configuration table names exactly these variables', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));

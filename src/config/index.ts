@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 import { OPTIONS, type OptionName, type OptionSpec } from './options.ts';
 import { resolveSecretKey } from './secret-key.ts';
 
@@ -43,6 +45,12 @@ export interface FactorLifetimes {
  */
 export type FirstFactorEnrolment = 'access-pass' | 'password';
 
+/**
+ * The proxies in front whose forwarding headers count (`TRUST_PROXY`): the nearest `hops` (0:
+ * none), or those at these addresses and CIDR ranges.
+ */
+export type TrustProxy = { hops: number } | { addresses: readonly string[] };
+
 /** The validated configuration of one IdP instance. See `options.ts` for each value's meaning. */
 export interface IdpConfig {
   issuer: string;
@@ -57,7 +65,7 @@ export interface IdpConfig {
   secretKeyGenerated: boolean;
   production: boolean;
   logLevel: string;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   argon2: Argon2Params;
   lockout: LockoutLimits;
   totpWindows: TotpWindows;
@@ -167,6 +175,32 @@ export function loadConfig(env: Env): IdpConfig {
   return { ...fromValues(values), secretKey: secret.key, secretKeyGenerated: secret.generated };
 }
 
+/**
+ * Reads `TRUST_PROXY`: `false`/`0`, a hop count, or addresses and CIDR ranges. `true` is refused
+ * rather than read as one hop: it used to mean "believe the leftmost X-Forwarded-For entry", and
+ * guessing a count could put the client at a proxy (locking a whole site out) or past the client
+ * (letting it choose its address again), so the operator says which.
+ */
+function parseTrustProxy(value: string): TrustProxy {
+  const fail = (message: string): never => {
+    throw new ConfigError('TRUST_PROXY', message);
+  };
+  if (value === 'false') return { hops: 0 };
+  if (value === 'true') fail('give the number of proxies in front (e.g. 1 for one load balancer) or their addresses; "true" would let a client choose its address');
+  if (/^\d+$/.test(value)) return { hops: Number(value) };
+  const addresses = value.split(',').map((entry) => entry.trim());
+  for (const entry of addresses) {
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const bits = family === 6 ? 128 : 32;
+    const goodPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !goodPrefix || extra !== undefined) {
+      fail(`must be false, a number of proxies, or IP addresses and CIDR ranges separated by commas; "${entry}" is none of these`);
+    }
+  }
+  return { addresses };
+}
+
 /** The configuration the option values describe, less the secret key. */
 function fromValues(values: Map<OptionName, string | number | undefined>): Omit<IdpConfig, 'secretKey' | 'secretKeyGenerated'> {
   const str = (name: OptionName) => values.get(name) as string | undefined;
@@ -179,7 +213,7 @@ function fromValues(values: Map<OptionName, string | number | undefined>): Omit<
     dataDir: str('DATA_DIR') as string,
     production: str('NODE_ENV') === 'production',
     logLevel: str('LOG_LEVEL') as string,
-    trustProxy: str('TRUST_PROXY') === 'true',
+    trustProxy: parseTrustProxy(str('TRUST_PROXY') as string),
     argon2: {
       memoryCost: num('ARGON2_MEMORY_KIB'),
       timeCost: num('ARGON2_TIME_COST'),

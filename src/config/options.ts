@@ -75,10 +75,9 @@ export const OPTIONS = [
   },
   {
     env: 'TRUST_PROXY',
-    kind: 'enum',
+    kind: 'string',
     default: 'false',
-    values: ['true', 'false'],
-    description: 'Trust `X-Forwarded-For`/`-Proto` from a load balancer in front (client IP for lockout, https detection).',
+    description: 'The proxies in front whose `X-Forwarded-For`/`-Proto` count: how many hops (`1` for one load balancer) or their addresses and CIDR ranges, comma-separated (`10.0.0.5,10.0.0.6`, `10.0.0.0/24`). The client address is the rightmost one not theirs (for the per-IP limit and the audit log); `X-Forwarded-Proto` counts only from them (https detection). `false` or `0`: no proxy, the headers are ignored. `true` is refused: it would let a client choose its address.',
   },
   {
     env: 'ARGON2_MEMORY_KIB',
