@@ -4,6 +4,7 @@ import * as foundation from '../../migrations/20261124_001_foundation.ts';
 import * as totpTokens from '../../migrations/20261124_002_totp_tokens.ts';
 import * as enrolmentGuessBudget from '../../migrations/20261125_003_enrolment_guess_budget.ts';
 import * as accessPasses from '../../migrations/20261125_004_access_passes.ts';
+import * as usernameNormalised from '../../migrations/20261125_005_username_normalised.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -19,6 +20,7 @@ const MIGRATIONS: ReadonlyArray<[name: string, migration: Migration]> = [
   ['20261124_002_totp_tokens', totpTokens],
   ['20261125_003_enrolment_guess_budget', enrolmentGuessBudget],
   ['20261125_004_access_passes', accessPasses],
+  ['20261125_005_username_normalised', usernameNormalised],
 ];
 
 /** A knex migration source over {@link MIGRATIONS}. */

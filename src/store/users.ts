@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 
+import { normaliseUsername } from './username.ts';
+
 /** An employee who logs in here. `id` is the OIDC `sub`: stable and opaque. */
 export interface User {
   id: string;
@@ -14,6 +16,7 @@ export interface User {
 interface UserRow {
   id: string;
   username: string;
+  username_normalised: string;
   display_name: string | null;
   email: string | null;
   status: 'active' | 'locked';
@@ -22,7 +25,7 @@ interface UserRow {
   updated_at: Date | Knex.Raw;
 }
 
-/** Thrown when a username is already taken (in any letter case). */
+/** Thrown when a username is already taken (in any letter case or width: see `normaliseUsername`). */
 export class UsernameTakenError extends Error {
   constructor(username: string) {
     super(`the username "${username}" is taken`);
@@ -32,11 +35,13 @@ export class UsernameTakenError extends Error {
 
 export interface UserRepository {
   add(input: { username: string; displayName?: string | null; email?: string | null; passwordHash?: string | null }, trx?: Knex.Transaction): Promise<User>;
-  /** Finds a user by username, ignoring letter case. */
+  /** Finds a user by username as {@link normaliseUsername} compares them (letter case, width, composition). */
   findByUsername(username: string): Promise<User | undefined>;
   findById(id: string): Promise<User | undefined>;
+  /** Every user, or those of one status, by username. */
+  list(filter?: { status?: User['status'] }): Promise<User[]>;
   setStatus(id: string, status: User['status'], trx?: Knex.Transaction): Promise<void>;
-  setPasswordHash(id: string, passwordHash: string): Promise<void>;
+  setPasswordHash(id: string, passwordHash: string, trx?: Knex.Transaction): Promise<void>;
   count(): Promise<number>;
 }
 
@@ -61,6 +66,7 @@ export function createUserRepository(db: Knex): UserRepository {
         const [row] = (await users(trx)
           .insert({
             username: input.username,
+            username_normalised: normaliseUsername(input.username),
             display_name: input.displayName ?? null,
             email: input.email ?? null,
             password_hash: input.passwordHash ?? null,
@@ -73,8 +79,13 @@ export function createUserRepository(db: Knex): UserRepository {
       }
     },
     async findByUsername(username) {
-      const row = (await users().whereRaw('lower(username) = lower(?)', [username]).first()) as UserRow | undefined;
+      const row = (await users().where({ username_normalised: normaliseUsername(username) }).first()) as UserRow | undefined;
       return row && toUser(row);
+    },
+    async list(filter = {}) {
+      const query = users().orderBy('username_normalised');
+      if (filter.status) query.where({ status: filter.status });
+      return ((await query) as UserRow[]).map(toUser);
     },
     async findById(id) {
       if (!UUID.test(id)) return undefined;
@@ -84,8 +95,8 @@ export function createUserRepository(db: Knex): UserRepository {
     async setStatus(id, status, trx) {
       await users(trx).where({ id }).update({ status, updated_at: db.fn.now() });
     },
-    async setPasswordHash(id, passwordHash) {
-      await users().where({ id }).update({ password_hash: passwordHash, updated_at: db.fn.now() });
+    async setPasswordHash(id, passwordHash, trx) {
+      await users(trx).where({ id }).update({ password_hash: passwordHash, updated_at: db.fn.now() });
     },
     async count() {
       const [{ count }] = (await db('users').count({ count: '*' })) as [{ count: string | number }];
