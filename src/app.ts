@@ -26,6 +26,7 @@ import { createProvider, TTL } from './provider/index.ts';
 import { createLoginRequirements } from './provider/login-requirements.ts';
 import { rememberSessionAuthentication } from './provider/session-authentication.ts';
 import { stepUpPolicy } from './provider/step-up-check.ts';
+import { createRefreshTokenRestatement } from './provider/token-assurance.ts';
 import { createSelfServiceRouter, selfServiceClient } from './selfservice/router.ts';
 import { createPortalSessions, SELFSERVICE_SESSION_LIMITS } from './selfservice/sessions.ts';
 import { createAuthenticationStore } from './store/authentications.ts';
@@ -88,6 +89,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   const authentications = createAuthenticationStore(storage.shortLived);
   const requirements = createLoginRequirements({ clients: storage.clients, authentications, lifetimes: config.factorLifetimes });
   const policy = stepUpPolicy({ requirements, now });
+  const restateRefreshToken = createRefreshTokenRestatement({ clients: storage.clients, lifetimes: config.factorLifetimes, now });
 
   const buildProvider = (jwks: PrivateJwk[]) => {
     const built = createProvider({
@@ -101,6 +103,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
       secureCookies,
       policy,
       staticClients: [selfServiceClient(config.issuer)],
+      restateRefreshToken,
     });
     built.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
     built.on('end_session.success', (ctx) => {

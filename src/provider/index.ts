@@ -1,7 +1,7 @@
 import Provider, { type ClientMetadata, type Configuration, type interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { ACR_VALUES } from '../auth/levels.ts';
-import type { AdapterFactory } from '../adapters/types.ts';
+import type { AdapterFactory, AdapterPayload } from '../adapters/types.ts';
 import type { UserRepository } from '../store/users.ts';
 import type { PrivateJwk } from '../store/signing-keys.ts';
 import { CLAIMS, createFindAccount } from './account.ts';
@@ -31,6 +31,12 @@ export interface ProviderOptions {
   policy?: interactionPolicy.Prompt[];
   /** Clients that are part of the IdP itself (self-service), fixed in configuration. */
   staticClients?: ClientMetadata[];
+  /**
+   * Restates a refresh token's `acr`/`amr` whenever oidc-provider reads it, so the ID token of a
+   * refresh claims only factors that still count (`createRefreshTokenRestatement`). Defaults to
+   * the stored values.
+   */
+  restateRefreshToken?: (payload: AdapterPayload) => Promise<AdapterPayload>;
 }
 
 /** Token and session lifetimes in seconds, with why. */
@@ -57,7 +63,7 @@ export const TTL = {
 export function createProvider(options: ProviderOptions): Provider {
   const mountPath = new URL(options.issuer).pathname.replace(/\/$/, '');
   const provider = new Provider(options.issuer, {
-    adapter: adapterClass(options.adapter),
+    adapter: adapterClass(options.adapter, options.restateRefreshToken),
     clients: options.staticClients ?? [],
     jwks: { keys: options.jwks as never[] },
     findAccount: createFindAccount(options.users),
@@ -71,6 +77,10 @@ export function createProvider(options: ProviderOptions): Provider {
       response_types: ['code'],
       id_token_signed_response_alg: 'ES256',
       token_endpoint_auth_method: 'client_secret_basic',
+      // Every ID token says when the authentication its acr rests on took place (OIDC Core §2),
+      // so a relying party can judge its age itself; stored clients get it too, since
+      // oidc-provider fills metadata a client lacks from these defaults.
+      require_auth_time: true,
     },
     enabledJWA: { idTokenSigningAlgValues: ['ES256', 'RS256'] },
     features: {
@@ -114,10 +124,19 @@ async function ownTokensOnly(_ctx: unknown, client: { clientId: string }, token:
 
 /**
  * oidc-provider wants an adapter class constructed per model name; ours are factories, whose
- * codes and refresh tokens are made redeemable once ({@link redeemOnce}).
+ * codes and refresh tokens are made redeemable once ({@link redeemOnce}) and whose refresh tokens
+ * are read restated.
  */
-function adapterClass(factory: AdapterFactory) {
+function adapterClass(factory: AdapterFactory, restateRefreshToken: ProviderOptions['restateRefreshToken']) {
   return function ModelAdapter(this: unknown, model: string) {
-    return redeemOnce(factory, model);
+    const adapter = redeemOnce(factory, model);
+    if (model !== 'RefreshToken' || !restateRefreshToken) return adapter;
+    return {
+      ...adapter,
+      find: async (id: string) => {
+        const payload = await adapter.find(id);
+        return payload && restateRefreshToken(payload);
+      },
+    };
   } as unknown as NonNullable<Configuration['adapter']>;
 }

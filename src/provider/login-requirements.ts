@@ -1,6 +1,6 @@
 import type { FactorLifetimes, LoginRequirements } from '../auth/step-up.ts';
 import type { AuthenticationStore } from '../store/authentications.ts';
-import type { ClientRepository } from '../store/clients.ts';
+import type { ClientRecord, ClientRepository } from '../store/clients.ts';
 import { requestedLevel } from './requested-level.ts';
 
 export type ReadLoginRequirements = (request: {
@@ -25,13 +25,18 @@ export function createLoginRequirements(deps: {
     const maxAge = params.max_age === undefined ? undefined : Number(params.max_age);
     return {
       level: requestedLevel({ acr_values: params.acr_values, claims: params.claims, clientMinimum: client?.level ?? 'low' }),
-      lifetimes: {
-        password: client?.passwordMaxAgeSeconds ?? deps.lifetimes.password,
-        secondFactor: client?.secondFactorMaxAgeSeconds ?? deps.lifetimes.secondFactor,
-      },
+      lifetimes: lifetimesFor(client, deps.lifetimes),
       authentication: recorded && recorded.accountId === session?.accountId ? recorded : undefined,
       maxAge: Number.isFinite(maxAge) ? maxAge : undefined,
       forceLogin: typeof params.prompt === 'string' && params.prompt.split(' ').includes('login'),
     };
+  };
+}
+
+/** How long each factor counts for a client: its own lifetimes, else the configured ones. */
+export function lifetimesFor(client: ClientRecord | undefined, defaults: FactorLifetimes): FactorLifetimes {
+  return {
+    password: client?.passwordMaxAgeSeconds ?? defaults.password,
+    secondFactor: client?.secondFactorMaxAgeSeconds ?? defaults.secondFactor,
   };
 }

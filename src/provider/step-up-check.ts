@@ -1,12 +1,15 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 
-import { decideStepUp } from '../auth/step-up.ts';
+import { decideStepUp, sessionAssurance } from '../auth/step-up.ts';
 import type { ReadLoginRequirements } from './login-requirements.ts';
+import { restateForRequest } from './token-assurance.ts';
 
 /**
  * oidc-provider's default policy treats `acr_values` as voluntary and never prompts for them.
  * This adds a check to the login prompt: an SSO session whose factors are too few or too old
- * for what the request needs goes to the interaction, which asks for just what is missing.
+ * for what the request needs goes to the interaction, which asks for just what is missing. A
+ * session that needs nothing more has its `acr`, `amr` and `auth_time` restated for this request
+ * ({@link restateForRequest}).
  */
 export function stepUpPolicy(options: { requirements: ReadLoginRequirements; now: () => number }) {
   const { Check, base } = interactionPolicy;
@@ -21,14 +24,18 @@ export function stepUpPolicy(options: { requirements: ReadLoginRequirements; now
       // No session: the `no_session` check asks. Just logged in: the interaction decided.
       if (!session?.accountId || result?.login) return Check.NO_NEED_TO_PROMPT;
       const requirements = await options.requirements({ params: params as Record<string, unknown>, session });
-      const decision = decideStepUp({
-        needed: requirements.level,
+      const assuranceOptions = {
         session: requirements.authentication,
         now: Math.floor(options.now() / 1000),
         lifetimes: requirements.lifetimes,
         maxAge: requirements.maxAge,
-      });
-      return decision.password || decision.secondFactor ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+      };
+      const decision = decideStepUp({ ...assuranceOptions, needed: requirements.level });
+      if (decision.password || decision.secondFactor) return Check.REQUEST_PROMPT;
+      // No login now: the code carries what the session proves for this client at this moment,
+      // not what the last login proved (which may include a second factor past its lifetime).
+      restateForRequest(ctx.oidc, sessionAssurance(assuranceOptions));
+      return Check.NO_NEED_TO_PROMPT;
     },
   ));
   return policy;
