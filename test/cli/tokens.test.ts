@@ -144,6 +144,12 @@ describe('stepup tokens', function () {
     const result = await backing.run(['tokens', 'import', await file('stock.csv', [HEADER, ...viewers.map((viewer) => csvLine(viewer))].join('\n'))]);
     expect(result.code, result.stderr).to.equal(0);
   };
+  /** A new code viewer in stock. */
+  const stockedViewer = async () => {
+    const viewer = makeCodeViewer();
+    await stock(viewer);
+    return viewer;
+  };
   /** Assigns a stocked viewer with the code it shows now. */
   const assign = async (viewer: Viewer, username: string, name = 'Kodeviser') => {
     await freshStep();
@@ -415,6 +421,44 @@ describe('stepup tokens', function () {
       const usage = await backing.run(['tokens', 'assign', viewer.serial, username, '--name', 'x']);
       expect(usage.code).to.equal(2);
       expect(usage.stderr).to.match(/^stepup: --code is required\nUsage: stepup tokens assign <serial> <username> --name NAME --code CODE/);
+    });
+
+    it('counts wrong codes per serial: the fifth locks it, the right code is refused with the time, audited; tokens unlock lifts it', async () => {
+      const viewer = await stockedViewer();
+      const wrongs = [];
+      for (let i = 0; i < 5; i += 1) {
+        wrongs.push(await backing.run(['tokens', 'assign', viewer.serial, await addUser('gaet'), '--name', 'x', '--code', codeAt(viewer, stepNow() + 40)]));
+      }
+      expect(wrongs.map((run) => run.code)).to.deep.equal([1, 1, 1, 1, 1]);
+      const username = await addUser('ejer');
+      await freshStep();
+      const refused = await backing.run(['tokens', 'assign', viewer.serial, username, '--name', 'x', '--code', codeAt(viewer, stepNow()), '--json']);
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.match(new RegExp(`^stepup: code viewer ${viewer.serial} is locked until \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z after wrong codes; nothing is bound while it is \\(\`stepup tokens unlock ${viewer.serial}\` lifts the lock\\)\n$`));
+      expect(JSON.parse(refused.stdout)).to.have.nested.property('error.code', 'conflict');
+      const locks = await backing.inspect(async (_db, { events }) => (await events('factor.locked')).filter((event) => event.details?.serial === viewer.serial));
+      expect(locks.map((event) => [event.actor, event.details?.binding])).to.deep.equal([['system', true]]);
+      expect((await tokenOf(viewer.serial))?.status).to.equal('in_stock');
+
+      expect((await backing.run(['tokens', 'unlock', viewer.serial])).code).to.equal(0);
+      await assign(viewer, username);
+    });
+
+    it('counts wrong codes per employee across serials: the fifth locks them out of binding, even with the right code', async () => {
+      const username = await addUser('mange');
+      for (let i = 0; i < 5; i += 1) {
+        const viewer = await stockedViewer();
+        expect((await backing.run(['tokens', 'assign', viewer.serial, username, '--name', 'x', '--code', codeAt(viewer, stepNow() + 40)])).code).to.equal(1);
+      }
+      const viewer = await stockedViewer();
+      await freshStep();
+      const refused = await backing.run(['tokens', 'assign', viewer.serial, username, '--name', 'x', '--code', codeAt(viewer, stepNow())]);
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.match(new RegExp(`^stepup: ${username} may not bind a code viewer until \\S+Z: too many wrong codes were typed binding code viewers to them\n$`));
+      const userId = await userIdOf(username);
+      const locked = await backing.inspect(async (_db, { events }) => (await events('factor.enrolment_locked')).filter((event) => event.userId === userId));
+      expect(locked.map((event) => [event.actor, event.details?.kind])).to.deep.equal([['system', 'code_viewer']]);
+      expect((await tokenOf(viewer.serial))?.status).to.equal('in_stock');
     });
   });
 

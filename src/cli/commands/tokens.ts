@@ -263,8 +263,10 @@ export interface AssignTokenInput {
 
 /**
  * Binds a code viewer from stock to an employee (`stepup tokens assign`), with the same checks
- * as self-service: the serial, and a code it shows now within the binding window. Audited as
- * `factor.bound` (or `factor.bind_failed`) with actor `cli`. The code is never printed.
+ * as self-service: the serial, and a code it shows now within the binding window. Wrong codes
+ * count against the serial and the employee as in self-service, and a lock of either refuses
+ * even the right code. Audited as `factor.bound` (or `factor.bind_failed`) with actor `cli`.
+ * The code is never printed.
  */
 export async function assignToken(deps: TotpDeps, input: AssignTokenInput, out: Output): Promise<{ token: TokenSummary }> {
   if (input.name === undefined) throw new UsageError('--name is required', 'tokens assign');
@@ -279,6 +281,13 @@ export async function assignToken(deps: TotpDeps, input: AssignTokenInput, out: 
   const result = await factorsOf(deps).bindCodeViewer({ userId: user.id, serial: found.token.serial as string, name, code: input.code, context: { actor: ACTOR } });
   if (!result.ok) {
     if (result.reason === 'not_in_stock') throw await notInStock(deps.storage, (await deps.storage.totpTokens.find(found.token.id)) ?? found.token);
+    const until = iso(result.lockedUntil ?? null);
+    if (result.reason === 'locked') {
+      throw new CliError('conflict', `code viewer ${found.token.serial} is locked until ${until} after wrong codes; nothing is bound while it is (\`stepup tokens unlock ${found.token.serial}\` lifts the lock)`);
+    }
+    if (result.reason === 'user_locked') {
+      throw new CliError('conflict', `${printable(user.username)} may not bind a code viewer until ${until}: too many wrong codes were typed binding code viewers to them`);
+    }
     throw new CliError('invalid_input', codeMessage(result.reason, found.token, deps.windows.bind));
   }
   const drift = result.token.drift;
