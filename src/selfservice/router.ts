@@ -18,6 +18,7 @@ import { createOwnClient } from '../http/own-client.ts';
 import type { Renderer } from '../http/render.ts';
 import type { AuditLog } from '../store/audit.ts';
 import type { User, UserRepository } from '../store/users.ts';
+import { bindRefusal, confirmRefusal } from './messages.ts';
 import type { PortalSession, PortalSessions } from './sessions.ts';
 
 /** The self-service portal's registration with this IdP: a public client, known to every node. */
@@ -224,9 +225,7 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
     if (!name) return again(text(ctx, 'ss.nameMissing'));
     const result = await deps.factors.bindCodeViewer({ userId: user.id, serial, name, code: formField(ctx, 'code'), context: acting(ctx) });
     if (result.ok) return added(ctx, result.token.id);
-    if (result.reason === 'serial') return again(result.message as string);
-    if (result.reason === 'not_in_stock') return again(text(ctx, 'ss.notInStock'));
-    return again(text(ctx, result.reason === 'replayed' ? 'code.replayed' : result.reason === 'malformed' ? 'code.malformed' : 'code.invalid'));
+    return again(bindRefusal(requestState(ctx).language, result));
   }
 
   const showAuthenticator = async (ctx: Context, enrolment?: AuthenticatorEnrolment, error?: string) => {
@@ -258,7 +257,7 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
     const result = await deps.factors.confirmAuthenticator({ userId: user.id, id, code: formField(ctx, 'code'), context: acting(ctx) });
     if (result.ok) return added(ctx, id);
     const pending = await deps.factors.pendingAuthenticator({ userId: user.id, id, username: user.username, issuerName: deps.issuerName });
-    await showAuthenticator(ctx, pending, text(ctx, result.reason === 'replayed' ? 'code.replayed' : 'code.invalid'));
+    await showAuthenticator(ctx, pending, confirmRefusal(requestState(ctx).language, result));
   }
 
   router.get('/', loadSession, showPortal);

@@ -24,7 +24,7 @@ describe('self-service: binding a code viewer and adding an authenticator app', 
   async function logIn(browser: Browser, username: string, code?: () => string) {
     const { response, url } = await browser.follow(`${running.url}/selfservice`);
     let html = await response.text();
-    expect(html).to.include('Du logger ind på <strong>Selvbetjening</strong>');
+    expect(html).to.match(/(Du logger ind på|You are logging in to) <strong>Selvbetjening<\/strong>/);
     const login = readForm(html, url);
     let page = await browser.submit(login.action, { ...login.fields, username, password: PASSWORD });
     html = await page.response.text();
@@ -99,6 +99,30 @@ describe('self-service: binding a code viewer and adding an authenticator app', 
     expect(await done.response.text()).to.include('Min telefon');
     const events = await running.idp.storage.audit.list({ type: 'factor.enrolled' });
     expect(events.some((event) => event.details?.name === 'Min telefon')).to.equal(true);
+  });
+
+  it('refuses binding after five wrong codes, even the right one, saying until when (Danish and English)', async () => {
+    await addUser(running.idp, { username: 'dorte', password: PASSWORD });
+    const viewer = makeCodeViewer();
+    await running.idp.storage.db.transaction((trx) => running.idp.storage.totpTokens.addToStock([viewer], trx));
+    const browser = new Browser();
+    await logIn(browser, 'dorte');
+    const { response, url } = await browser.follow(`${running.url}/selfservice/code-viewer`);
+    const form = readForm(await response.text(), url);
+    const tryCode = async (code: string) => (await browser.submit(form.action, { ...form.fields, name: 'K', serial: viewer.serial, code })).response.text();
+    for (let i = 0; i < 4; i += 1) expect(await tryCode(codeAt(viewer, clock.step() + 40))).to.include('Koden er forkert');
+    expect(await tryCode(codeAt(viewer, clock.step() + 40))).to.match(/Du har indtastet forkerte koder for mange gange og kan ikke tilknytte en enhed af denne slags før kl\. \d\d[.:]\d\d\./);
+    expect(await tryCode(codeAt(viewer, clock.step()))).to.include('Du har indtastet forkerte koder for mange gange');
+    expect((await running.idp.storage.totpTokens.findBySerial(viewer.serial))?.status).to.equal('in_stock');
+
+    // The serial is locked too: another employee, reading English, is told so.
+    await addUser(running.idp, { username: 'edward', password: PASSWORD });
+    const english = new Browser({ 'accept-language': 'en' });
+    await logIn(english, 'edward');
+    const page = await english.follow(`${running.url}/selfservice/code-viewer`);
+    const englishForm = readForm(await page.response.text(), page.url);
+    const refused = await english.submit(englishForm.action, { ...englishForm.fields, name: 'K', serial: viewer.serial, code: codeAt(viewer, clock.step()) });
+    expect(await refused.response.text()).to.match(/The code viewer is locked after too many wrong codes, until \d\d:\d\d\./);
   });
 
   it('refuses a device form without the CSRF token', async () => {
