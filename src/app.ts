@@ -144,6 +144,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     audit: storage.audit,
     argon2: config.argon2,
     limits: config.lockout,
+    usernameKey: deriveKey(config.secretKey, 'audit-username'),
   });
   const factors = createTotpFactors({
     tokens: storage.totpTokens,

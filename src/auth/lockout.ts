@@ -5,14 +5,15 @@
  * Attempts are counted *before* the password is checked (a reservation), so when 50 wrong
  * attempts arrive at once only the first `maxFailures` are ever checked; the rest are refused
  * as if the account were locked (OWASP ASVS 5.0 6.3.1, "controls against credential stuffing").
+ * The same rule, with its own limit, counts attempts per client IP.
  */
 
 /** What to do with an attempt, given its place in the count of consecutive attempts. */
 export type AttemptDecision = 'check' | 'refuse';
 
 /**
- * Whether the attempt numbered `attempt` (1 for the first since the last success or lock) may
- * have its password checked.
+ * Whether the attempt numbered `attempt` (1 for the first since the last success or lock, or in
+ * the client IP's window) may have its password checked.
  */
 export function decideAttempt(options: { attempt: number; maxFailures: number }): AttemptDecision {
   return options.attempt <= options.maxFailures ? 'check' : 'refuse';
@@ -33,7 +34,3 @@ export function lockSeconds(options: { lockNumber: number; baseSeconds: number; 
   return Math.min(options.maxSeconds, options.baseSeconds * 2 ** Math.min(doublings, 30));
 }
 
-/** Whether a client IP has failed often enough to be refused for the rest of its window. */
-export function ipThrottled(options: { failures: number; ipMaxFailures: number }): boolean {
-  return options.failures >= options.ipMaxFailures;
-}

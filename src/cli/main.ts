@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 
 import { loadConfig, type IdpConfig } from '../config/index.ts';
+import { deriveKey } from '../crypto/derived-keys.ts';
 import { openStorage, type Storage } from '../store/index.ts';
 import { issueAccessPass } from './commands/access-pass.ts';
 import { addClient, listClients } from './commands/client.ts';
@@ -77,7 +78,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     options: {},
     shortLived: true,
     run: ([username], _values, { config, storage, out }) =>
-      unlockUser({ storage, argon2: config.argon2, lockout: config.lockout }, { username: username as string }, out),
+      unlockUser({ storage, argon2: config.argon2, lockout: config.lockout, usernameKey: deriveKey(config.secretKey, 'audit-username') }, { username: username as string }, out),
   },
   'user access-pass': {
     args: ['username'],

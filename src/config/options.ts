@@ -117,9 +117,9 @@ export const OPTIONS = [
   {
     env: 'LOCKOUT_MAX_SECONDS',
     kind: 'integer',
-    default: '86400',
+    default: '3600',
     min: 1,
-    description: 'Longest automatic account lock; IT can unlock sooner with `stepup user unlock`.',
+    description: 'Longest automatic account lock, so a stranger typing wrong passwords cannot keep an employee out for days; IT can unlock sooner with `stepup user unlock`. A successful login resets the doubling.',
   },
   {
     env: 'IP_MAX_FAILURES',

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { createPasswordLogin } from '../../src/auth/password-login.ts';
 import { verifyPassword } from '../../src/auth/password-hash.ts';
 import { configWith } from '../../src/config/index.ts';
+import { deriveKey } from '../../src/crypto/derived-keys.ts';
 import { createMemoryStore } from '../../src/store/short-lived/memory.ts';
 import { createRedisStore } from '../../src/store/short-lived/redis.ts';
 import type { ShortLivedStore } from '../../src/store/short-lived/types.ts';
@@ -31,7 +32,7 @@ describe('stepup user', function () {
   /** A password login as the server does it, on the suite's database and the given store. */
   const logIn = (store: ShortLivedStore, input: { username: string; password: string; ip: string }, maxFailures = config.lockout.maxFailures) =>
     backing.inspect((_db, { users, audit }) =>
-      createPasswordLogin({ users, store, audit, argon2: config.argon2, limits: { ...config.lockout, maxFailures } }).login(input));
+      createPasswordLogin({ users, store, audit, argon2: config.argon2, limits: { ...config.lockout, maxFailures }, usernameKey: deriveKey(SECRET_KEY, 'audit-username') }).login(input));
 
   describe('add', () => {
     it('stores an argon2id hash of the first line on stdin that verifies, and audits without the password', async () => {

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import type * as client from 'openid-client';
 
 import { Browser } from '../helpers/browser.ts';
-import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
+import { deriveKey } from '../../src/crypto/derived-keys.ts';
+import { addUser, createBacking, startIdp, TEST_SECRET_KEY, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { authorizationRequest, discover, openLoginPage, REDIRECT_URI, registerClient } from './login-flow.ts';
 
 const PASSWORD = 'Vinter-i-Odense-2026';
@@ -49,7 +50,8 @@ describe('password lockout', function () {
       store: running.idp.storage.shortLived,
       audit: running.idp.storage.audit,
       argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
-      limits: { maxFailures: 5, baseSeconds: 300, maxSeconds: 86400, ipMaxFailures: 100, ipWindowSeconds: 900 },
+      limits: { maxFailures: 5, baseSeconds: 300, maxSeconds: 3600, ipMaxFailures: 100, ipWindowSeconds: 900 },
+      usernameKey: deriveKey(TEST_SECRET_KEY, 'audit-username'),
     });
     await login.clearLock('bo');
     expect(await attempt('bo', PASSWORD)).to.equal(true);
@@ -68,7 +70,9 @@ describe('password lockout', function () {
 
   it('locks an unknown username exactly like a known one (no enumeration)', async () => {
     for (let i = 0; i < 5; i += 1) await attempt('ghost', 'wrong');
-    const locks = (await running.idp.storage.audit.list({ type: 'user.locked' })).filter((event) => event.username === 'ghost');
+    // An unknown name is recorded only as its keyed digest (test/security/password-lockout.test.ts).
+    const locks = (await running.idp.storage.audit.list({ type: 'user.locked' })).filter((event) => event.details?.knownUser === false);
     expect(locks).to.have.length(1);
+    expect(locks[0]).to.deep.include({ username: null, userId: null });
   });
 });

@@ -116,13 +116,13 @@ export interface UnlockUserResult {
  * `user.unlocked`, since lifting an automatic lock is an act worth recording too.
  */
 export async function unlockUser(
-  deps: { storage: Pick<Storage, 'db' | 'users' | 'audit' | 'shortLived'>; argon2: Argon2Params; lockout: LockoutLimits },
+  deps: { storage: Pick<Storage, 'db' | 'users' | 'audit' | 'shortLived'>; argon2: Argon2Params; lockout: LockoutLimits; usernameKey: Buffer },
   input: { username: string },
   out: Output,
 ): Promise<UnlockUserResult> {
   const { storage } = deps;
   const user = await findUser(storage, input.username);
-  const passwordLogin = createPasswordLogin({ users: storage.users, store: storage.shortLived, audit: storage.audit, argon2: deps.argon2, limits: deps.lockout });
+  const passwordLogin = createPasswordLogin({ users: storage.users, store: storage.shortLived, audit: storage.audit, argon2: deps.argon2, limits: deps.lockout, usernameKey: deps.usernameKey });
   const automaticLockSeconds = await passwordLogin.lockRemaining(user.username);
 
   await storage.db.transaction(async (trx) => {

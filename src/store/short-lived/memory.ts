@@ -56,6 +56,12 @@ export function createMemoryStore(options: { now?: () => number } = {}): ShortLi
       entries.set(key, { value: String(count), expiresAt: entry ? entry.expiresAt : expiry(ttlMs) });
       return count;
     },
+    async decrement(key, ttlMs) {
+      const entry = live(key);
+      const count = Number(text(entry) ?? 0) - 1;
+      entries.set(key, { value: String(count), expiresAt: entry ? entry.expiresAt : expiry(ttlMs) });
+      return count;
+    },
     async addToSet(key, member, ttlMs) {
       const entry = live(key);
       const set = entry && typeof entry.value !== 'string' ? entry.value : new Set<string>();

@@ -47,6 +47,12 @@ export function createRedisStore(options: {
       if (error) throw error;
       return Number(count);
     },
+    async decrement(key, ttlMs) {
+      const results = await redis.multi().decr(key).pexpire(key, Math.ceil(ttlMs), 'NX').exec();
+      const [error, count] = results?.[0] ?? [new Error('redis transaction failed')];
+      if (error) throw error;
+      return Number(count);
+    },
     async addToSet(key, member, ttlMs) {
       const results = await redis.multi().sadd(key, member).pexpire(key, Math.ceil(ttlMs), 'GT').pexpire(key, Math.ceil(ttlMs), 'NX').exec();
       const failed = results?.find(([error]) => error);

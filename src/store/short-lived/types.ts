@@ -17,6 +17,11 @@ export interface ShortLivedStore {
   /** Adds a member to a set, extending the set's life to at least `ttlMs`. */
   addToSet(key: string, member: string, ttlMs: number): Promise<void>;
   setMembers(key: string): Promise<string[]>;
+  /**
+   * Takes one off a counter (a reservation made with `increment` and not used up) and returns the
+   * new count; a counter that expired meanwhile starts again below zero and expires after `ttlMs`.
+   */
+  decrement(key: string, ttlMs: number): Promise<number>;
   /** Milliseconds until the key expires; null if it is absent or never expires. */
   ttl(key: string): Promise<number | null>;
   publish(channel: string, message: string): Promise<void>;
