@@ -4,7 +4,7 @@ import { loadConfig, type IdpConfig } from '../config/index.ts';
 import { deriveKey } from '../crypto/derived-keys.ts';
 import { openStorage, type Storage } from '../store/index.ts';
 import { issueAccessPass } from './commands/access-pass.ts';
-import { addClient, listClients } from './commands/client.ts';
+import { addClient, listClients, removeClient } from './commands/client.ts';
 import { rotateKeys } from './commands/keys.ts';
 import { migrate } from './commands/migrate.ts';
 import { assignToken, importTokens, listTokens, markToken, resetToken, resyncToken, unlockToken } from './commands/tokens.ts';
@@ -122,6 +122,12 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     args: [],
     options: {},
     run: (_args, _values, { storage, out }) => listClients({ storage }, out),
+  },
+  'client remove': {
+    args: ['client_id'],
+    options: {},
+    shortLived: true,
+    run: ([clientId], _values, { storage, out }) => removeClient({ storage }, { clientId: clientId as string }, out),
   },
   'keys rotate': {
     args: [],

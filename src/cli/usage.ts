@@ -52,6 +52,10 @@ export const COMMAND_HELP: Readonly<Record<string, { synopsis: string; descripti
     synopsis: 'client list',
     description: 'List the registered clients (never their secrets).',
   },
+  'client remove': {
+    synopsis: 'client remove <client_id>',
+    description: 'Remove a relying party and revoke its grants, refresh and access tokens; every node refuses it at once. The built-in self-service client cannot be removed.',
+  },
   'keys rotate': {
     synopsis: 'keys rotate',
     description: 'Make new signing keys current; the old ones stay published for a day. Running nodes reload.',

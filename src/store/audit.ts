@@ -13,6 +13,7 @@ export type AuditType =
   | 'user.password.rehashed'
   | 'ip.throttled'
   | 'client.created'
+  | 'client.removed'
   | 'keys.rotated'
   | 'logout'
   | 'login.second_factor.succeeded'

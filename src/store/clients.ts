@@ -44,6 +44,18 @@ export interface ClientRepository {
   find(clientId: string): Promise<ClientRecord | undefined>;
   list(): Promise<ClientRecord[]>;
   count(): Promise<number>;
+  /**
+   * Removes a client with its grants and refresh tokens (the durable `oidc_payloads` rows whose
+   * payload names it). Returns the ids of the grants removed, so the short-lived records issued
+   * under them can go too; undefined if there is no such client.
+   */
+  remove(clientId: string, trx?: Knex.Transaction): Promise<RemovedClient | undefined>;
+}
+
+/** What removing a client took with it. */
+export interface RemovedClient {
+  grantIds: string[];
+  refreshTokens: number;
 }
 
 const toRecord = (row: ClientRow): ClientRecord => ({
@@ -88,6 +100,20 @@ export function createClientRepository(db: Knex, box: SecretBox): ClientReposito
     },
     async list() {
       return ((await db<ClientRow>('oidc_clients').orderBy('client_id')) as ClientRow[]).map(toRecord);
+    },
+    async remove(clientId, trx) {
+      const run = async (t: Knex.Transaction): Promise<RemovedClient | undefined> => {
+        const removed = await t('oidc_clients').where({ client_id: clientId }).delete();
+        if (removed === 0) return undefined;
+        // Grant and RefreshToken payloads carry the client's id (oidc-provider's `clientId`).
+        const payloads = (await t('oidc_payloads')
+          .whereRaw("payload->>'clientId' = ?", [clientId])
+          .delete()
+          .returning(['model', 'id', 'grant_id'])) as Array<{ model: string; id: string; grant_id: string | null }>;
+        const grantIds = new Set(payloads.flatMap((row) => (row.model === 'Grant' ? [row.id] : row.grant_id ? [row.grant_id] : [])));
+        return { grantIds: [...grantIds], refreshTokens: payloads.filter((row) => row.model === 'RefreshToken').length };
+      };
+      return trx ? run(trx) : db.transaction(run);
     },
     async count() {
       const [{ count }] = (await db('oidc_clients').count({ count: '*' })) as [{ count: string | number }];

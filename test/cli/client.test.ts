@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 
 import { expect } from 'chai';
 
-import { createCliBacking, type CliBacking } from './run.ts';
+import * as client from 'openid-client';
+
+import { createShortLivedAdapter } from '../../src/adapters/short-lived.ts';
+import { BUILT_IN_CLIENT_IDS, removeClient } from '../../src/cli/commands/client.ts';
+import { createOutput } from '../../src/cli/output.ts';
+import { SELFSERVICE_CLIENT_ID } from '../../src/selfservice/router.ts';
+import { Browser } from '../helpers/browser.ts';
+import { addUser, createBacking, startIdp, TEST_SECRET_KEY, type Backing, type RunningIdp } from '../helpers/idp.ts';
+import { discover, logIn, registerClient } from '../oidc/login-flow.ts';
+import { createCliBacking, runStepup, type CliBacking } from './run.ts';
 
 const unique = (base: string) => `${base}-${randomBytes(3).toString('hex')}`;
 
@@ -220,5 +229,120 @@ describe('stepup client', function () {
       expect(text.stdout).to.include(`${publicId}: public, level low`);
       expect(text.stdout).not.to.include(secret);
     });
+  });
+
+  describe('remove', () => {
+    const removedEvents = (clientId: string) => backing.inspect(async (_db, { events }) => (await events('client.removed')).filter((event) => event.clientId === clientId));
+
+    it('removes a client, writes client.removed, and list goes on without it', async () => {
+      const clientId = unique('udfases');
+      expect((await backing.run(['client', 'add', clientId, '--redirect-uri', 'https://gammel.viborg.dk/cb'])).code).to.equal(0);
+      const result = await backing.run(['client', 'remove', clientId, '--json']);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(JSON.parse(result.stdout)).to.deep.equal({ client_id: clientId, grants_revoked: 0, refresh_tokens_revoked: 0 });
+      expect((await stored(clientId)).row).to.equal(undefined);
+      const [event, ...more] = await removedEvents(clientId);
+      expect(more).to.deep.equal([]);
+      expect(event).to.deep.include({ actor: 'cli', clientId });
+      const list = await backing.run(['client', 'list', '--json']);
+      expect(list.code, list.stderr).to.equal(0);
+      expect((JSON.parse(list.stdout) as { clients: ClientJson[] }).clients.map((c) => c.client_id)).to.not.include(clientId);
+      const text = await backing.run(['client', 'remove', clientId]);
+      expect(text.code).to.equal(1);
+    });
+
+    it('says so in text', async () => {
+      const clientId = unique('tekst');
+      await backing.run(['client', 'add', clientId, '--redirect-uri', 'https://tekst.viborg.dk/cb']);
+      const result = await backing.run(['client', 'remove', clientId]);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.include(`Removed client ${clientId}: 0 grant(s) and 0 refresh token(s) revoked.`);
+    });
+
+    it('refuses an unknown client with not_found, changing nothing', async () => {
+      const before = await countClients();
+      const result = await backing.run(['client', 'remove', 'ingen-saadan', '--json']);
+      expect(result.code).to.equal(1);
+      expect(JSON.parse(result.stdout)).to.deep.equal({ error: { code: 'not_found', message: 'no client "ingen-saadan" is registered (see stepup client list)' } });
+      expect(await countClients()).to.equal(before);
+      expect(await removedEvents('ingen-saadan')).to.deep.equal([]);
+    });
+
+    it('refuses the built-in self-service client', async () => {
+      const result = await backing.run(['client', 'remove', SELFSERVICE_CLIENT_ID, '--json']);
+      expect(result.code).to.equal(1);
+      expect((JSON.parse(result.stdout) as { error: { code: string; message: string } }).error).to.deep.include({ code: 'invalid_input' });
+      expect(BUILT_IN_CLIENT_IDS.has(SELFSERVICE_CLIENT_ID)).to.equal(true);
+    });
+
+    it('wants exactly one client_id', async () => {
+      expect((await backing.run(['client', 'remove'])).code).to.equal(2);
+    });
+  });
+});
+
+describe('stepup client remove, with the IdP running on two nodes', function () {
+  const PASSWORD = 'Foraar-i-Fredericia-2026';
+  let idpBacking: Backing;
+  let nodeA: RunningIdp;
+  let nodeB: RunningIdp;
+  let onA: client.Configuration;
+  let onB: client.Configuration;
+
+  before(async function () {
+    idpBacking = await createBacking();
+    // The command reaches a running server's database only through a real Postgres here.
+    if (!idpBacking.redisUrl || !('url' in idpBacking.database)) this.skip();
+    nodeA = await startIdp(idpBacking);
+    nodeB = await startIdp(idpBacking, { config: { issuer: nodeA.issuer } });
+    await addUser(nodeA.idp, { username: 'lone', password: PASSWORD });
+  });
+  after(async () => {
+    await nodeA?.stop();
+    await nodeB?.stop();
+    await idpBacking?.cleanup();
+  });
+
+  /** A registered client, configured for openid-client once on node A and once on node B. */
+  async function registered(clientId: string) {
+    await registerClient(nodeA.idp, clientId);
+    onA = await discover(nodeA.issuer, clientId);
+    onB = await discover(nodeA.issuer, clientId);
+    onB[client.customFetch] = (url, init) => fetch(url.replace(nodeA.url, nodeB.url), init);
+  }
+
+  const stepup = (args: string[]) => runStepup(args, {
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', SECRET_KEY: TEST_SECRET_KEY, DATABASE_URL: (idpBacking.database as { url: string }).url, REDIS_URL: idpBacking.redisUrl },
+  });
+  const refused = (attempt: Promise<unknown>) => attempt.then(() => 'accepted', (error: { error?: string; status?: number }) => error.error ?? `status ${error.status}`);
+
+  it('revokes its grants at once: refresh and /me fail on both nodes', async () => {
+    await registered('fjernes-rp');
+    const { tokens } = await logIn(onA, new Browser(), { username: 'lone', password: PASSWORD });
+    const { tokens: other } = await logIn(onB, new Browser(), { username: 'lone', password: PASSWORD });
+    const sub = tokens.claims()?.sub as string;
+    expect((await client.fetchUserInfo(onB, tokens.access_token, sub)).sub).to.equal(sub);
+
+    const result = await stepup(['client', 'remove', 'fjernes-rp', '--json']);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(JSON.parse(result.stdout)).to.deep.include({ client_id: 'fjernes-rp', refresh_tokens_revoked: 2 });
+    expect((JSON.parse(result.stdout) as { grants_revoked: number }).grants_revoked).to.be.at.least(1);
+
+    for (const [config, set] of [[onA, tokens], [onB, other], [onB, tokens], [onA, other]] as const) {
+      expect(await refused(client.refreshTokenGrant(config, set.refresh_token as string))).to.equal('invalid_client');
+      expect(await refused(client.fetchUserInfo(config, set.access_token, sub))).to.not.equal('accepted');
+    }
+    const payloads = await nodeA.idp.storage.db('oidc_payloads').whereRaw("payload->>'clientId' = ?", ['fjernes-rp']);
+    expect(payloads).to.deep.equal([]);
+  });
+
+  it('deletes its access tokens and codes from the short-lived store too', async () => {
+    await registered('ryddes-rp');
+    const { tokens } = await logIn(onA, new Browser(), { username: 'lone', password: PASSWORD });
+    const accessTokens = createShortLivedAdapter(nodeA.idp.storage.shortLived, 'AccessToken');
+    const jti = tokens.access_token;
+    expect(await accessTokens.find(jti)).to.not.equal(undefined);
+    await removeClient({ storage: nodeA.idp.storage }, { clientId: 'ryddes-rp' }, createOutput({ json: true, stdout: { write: () => true }, stderr: { write: () => true } }));
+    expect(await accessTokens.find(jti)).to.equal(undefined);
   });
 });

@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto';
 
 import type { ClientMetadata } from 'oidc-provider';
 
+import { createShortLivedAdapter } from '../../adapters/short-lived.ts';
 import { LEVELS, type Level } from '../../auth/levels.ts';
 import { SIGNING_ALGORITHMS } from '../../provider/signing-keys.ts';
 import type { ClientRecord } from '../../store/clients.ts';
 import type { Storage } from '../../store/index.ts';
+import type { ShortLivedStore } from '../../store/short-lived/types.ts';
 import { CliError, UsageError } from '../errors.ts';
 import type { Output } from '../output.ts';
 import { validateClientMetadata } from '../provider-check.ts';
@@ -124,6 +126,60 @@ export async function listClients(deps: { storage: Pick<Storage, 'clients'> }, o
     for (const text of describe(client)) out.line(`  ${text}`);
   }
   return { clients };
+}
+
+/**
+ * Clients fixed in the IdP's configuration, not registered (`SELFSERVICE_CLIENT_ID` in
+ * `src/selfservice/router.ts`; a test holds the two together). They cannot be removed.
+ */
+export const BUILT_IN_CLIENT_IDS: ReadonlySet<string> = new Set(['stepup-selfservice']);
+
+/** Short-lived records oidc-provider keeps per grant in Redis: access tokens and unredeemed codes. */
+const SHORT_LIVED_GRANT_MODELS = ['AccessToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest'];
+
+export interface RemoveClientResult {
+  client_id: string;
+  grants_revoked: number;
+  refresh_tokens_revoked: number;
+}
+
+/**
+ * Removes a relying party (`stepup client remove`) and revokes what it was given: its row, its
+ * grants and refresh tokens go in one transaction, so every node refuses it at once (oidc-provider
+ * reads a client from the table on each lookup, and refuses a token whose client or grant is
+ * gone). Its access tokens and codes in Redis are deleted too, for tidiness: they are already
+ * refused, and expire within minutes.
+ */
+export async function removeClient(
+  deps: { storage: Pick<Storage, 'db' | 'clients' | 'audit' | 'shortLived'> },
+  input: { clientId: string },
+  out: Output,
+): Promise<RemoveClientResult> {
+  const { clientId } = input;
+  if (BUILT_IN_CLIENT_IDS.has(clientId)) {
+    throw new CliError('invalid_input', `"${printable(clientId)}" is the IdP's own self-service client, part of its configuration; it cannot be removed`);
+  }
+  const removed = await deps.storage.db.transaction(async (trx) => {
+    const result = await deps.storage.clients.remove(clientId, trx);
+    if (!result) throw new CliError('not_found', `no client "${printable(clientId)}" is registered (see stepup client list)`);
+    await deps.storage.audit.record({
+      type: 'client.removed',
+      actor: 'cli',
+      clientId,
+      details: { grantsRevoked: result.grantIds.length, refreshTokensRevoked: result.refreshTokens },
+    }, trx);
+    return result;
+  });
+  const leftInStore = await revokeShortLived(deps.storage.shortLived, removed.grantIds).then(() => false, () => true);
+
+  out.line(`Removed client ${printable(clientId)}: ${removed.grantIds.length} grant(s) and ${removed.refreshTokens} refresh token(s) revoked.`);
+  if (leftInStore) out.line('  Its access tokens could not be deleted from Redis; they are refused anyway and expire within 10 minutes.');
+  return { client_id: clientId, grants_revoked: removed.grantIds.length, refresh_tokens_revoked: removed.refreshTokens };
+}
+
+async function revokeShortLived(store: ShortLivedStore, grantIds: string[]) {
+  await Promise.all(grantIds.flatMap((grantId) =>
+    SHORT_LIVED_GRANT_MODELS.map((model) => createShortLivedAdapter(store, model).revokeByGrantId(grantId))));
 }
 
 /** The metadata to store, from the operator's input; throws on anything our rules refuse. */
