@@ -4,8 +4,21 @@ import { join, resolve } from 'node:path';
 import knex, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 
-/** Where the durable data lives: a Postgres server, or embedded PGlite (a directory, or memory). */
-export type DatabaseTarget = { url: string } | { pgliteDir: string } | { pgliteMemory: true };
+/**
+ * A PGlite instance opened by its owner and lent to knex (the embedded server's, which takes
+ * turns with the `stepup` commands it serves). knex never closes it: its owner does.
+ */
+export interface LentPglite {
+  waitReady: Promise<void>;
+  query(sql: string, params?: unknown[], options?: object): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where the durable data lives: a Postgres server (by URL, or by the path of its Unix socket),
+ * embedded PGlite (a directory, or memory), or a PGlite instance opened elsewhere.
+ */
+export type DatabaseTarget = { url: string } | { socket: string } | { pgliteDir: string } | { pgliteMemory: true } | { pglite: LentPglite };
 
 /**
  * Opens a knex instance on Postgres or PGlite. Both speak the same SQL, so every repository and
@@ -18,10 +31,21 @@ export function openDatabase(target: DatabaseTarget, options: { onWarning?: (mes
   if ('url' in target) {
     return knex({ client: 'pg', connection: target.url, pool: { min: 0, max: 10 }, log });
   }
+  if ('socket' in target) {
+    // libpq's convention, which pg follows: the host is the socket's directory, the file is
+    // `.s.PGSQL.<port>` in it.
+    const match = /^(.*)\/\.s\.PGSQL\.(\d+)$/.exec(target.socket);
+    if (!match) throw new Error(`not a Postgres socket path: ${target.socket}`);
+    return knex({ client: 'pg', connection: { host: match[1] as string, port: Number(match[2]), user: 'postgres', database: 'postgres' }, pool: { min: 0, max: 10 }, log });
+  }
   if ('pgliteDir' in target) {
     const dir = resolve(target.pgliteDir);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     return knex({ client: ClientPgLite, dialect: 'postgres', connection: { filename: join(dir, 'pg') }, log });
+  }
+  if ('pglite' in target) {
+    // knex-pglite takes an instance given as `connection.pglite` (its `_driver`).
+    return knex({ client: ClientPgLite, dialect: 'postgres', connection: { pglite: target.pglite } as Knex.StaticConnectionConfig, log });
   }
   return knex({ client: ClientPgLite, dialect: 'postgres', connection: {}, log });
 }

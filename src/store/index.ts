@@ -34,6 +34,8 @@ export interface Storage {
 export interface StorageOptions {
   /** Overrides where the durable data lives (tests use their own database or PGlite in memory). */
   database?: DatabaseTarget;
+  /** Overrides the short-lived store the configuration names (the embedded server's, or a command's relay to it). */
+  shortLived?: ShortLivedStore;
   /** Prefix for every Redis key, to keep several IdPs on one Redis apart. Default `stepup:`. */
   redisKeyPrefix?: string;
   /** Run migrations on open. */
@@ -50,9 +52,9 @@ export interface StorageOptions {
 export async function openStorage(config: IdpConfig, options: StorageOptions = {}): Promise<Storage> {
   const target: DatabaseTarget = options.database ?? (config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: config.dataDir });
   const db = openDatabase(target, { onWarning: options.onDatabaseWarning });
-  const shortLived = config.redisUrl
+  const shortLived = options.shortLived ?? (config.redisUrl
     ? createRedisStore({ url: config.redisUrl, keyPrefix: options.redisKeyPrefix, onError: options.onStoreError })
-    : createMemoryStore();
+    : createMemoryStore());
   try {
     if (options.migrate) await migrateToLatest(db);
   } catch (error) {

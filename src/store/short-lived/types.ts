@@ -4,8 +4,11 @@
  * the IdP needs, each atomic on its own, so every caller behaves the same on both backends.
  */
 export interface ShortLivedStore {
-  /** `redis` or `memory`, for the start-up notice and readiness. */
-  readonly kind: 'redis' | 'memory';
+  /**
+   * `redis` or `memory`, for the start-up notice and readiness; `relay` in a `stepup` command
+   * that reaches the embedded server's memory through notices (store/embedded/notices.ts).
+   */
+  readonly kind: 'redis' | 'memory' | 'relay';
   get(key: string): Promise<string | null>;
   /** Stores a value; with `ttlMs` it disappears after that long. */
   set(key: string, value: string, ttlMs?: number): Promise<void>;
@@ -14,14 +17,14 @@ export interface ShortLivedStore {
   delete(...keys: string[]): Promise<void>;
   /** Adds one and returns the new count; a new counter expires after `ttlMs`. */
   increment(key: string, ttlMs: number): Promise<number>;
-  /** Adds a member to a set, extending the set's life to at least `ttlMs`. */
-  addToSet(key: string, member: string, ttlMs: number): Promise<void>;
-  setMembers(key: string): Promise<string[]>;
   /**
    * Takes one off a counter (a reservation made with `increment` and not used up) and returns the
    * new count; a counter that expired meanwhile starts again below zero and expires after `ttlMs`.
    */
   decrement(key: string, ttlMs: number): Promise<number>;
+  /** Adds a member to a set, extending the set's life to at least `ttlMs`. */
+  addToSet(key: string, member: string, ttlMs: number): Promise<void>;
+  setMembers(key: string): Promise<string[]>;
   /** Milliseconds until the key expires; null if it is absent or never expires. */
   ttl(key: string): Promise<number | null>;
   publish(channel: string, message: string): Promise<void>;
