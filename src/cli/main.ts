@@ -8,7 +8,7 @@ import { addClient, listClients, removeClient } from './commands/client.ts';
 import { rotateKeys } from './commands/keys.ts';
 import { migrate } from './commands/migrate.ts';
 import { assignToken, importTokens, listTokens, markToken, resetToken, resyncToken, unlockToken } from './commands/tokens.ts';
-import { addUser, lockUser, unlockUser } from './commands/user.ts';
+import { addUser, listUsers, lockUser, setUserPassword, unlockUser } from './commands/user.ts';
 import { toCliError, UsageError } from './errors.ts';
 import { createOutput, type Output, type TextSink } from './output.ts';
 import { readFirstLine } from './stdin.ts';
@@ -79,6 +79,20 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     shortLived: true,
     run: ([username], _values, { config, storage, out }) =>
       unlockUser({ storage, argon2: config.argon2, lockout: config.lockout, usernameKey: deriveKey(config.secretKey, 'audit-username') }, { username: username as string }, out),
+  },
+  'user list': {
+    args: [],
+    options: { status: { type: 'string' } },
+    run: (_args, values, { storage, out }) => listUsers({ storage }, { status: str(values, 'status') }, out),
+  },
+  'user set-password': {
+    args: ['username'],
+    options: { 'password-stdin': { type: 'boolean' } },
+    run: async ([username], values, { config, storage, out, stdin }) => {
+      // Only from stdin: a password on the command line would stay in shell history and `ps`.
+      if (!values['password-stdin']) throw new UsageError('--password-stdin is required (the password is read from stdin)', 'user set-password');
+      return setUserPassword({ storage, argon2: config.argon2 }, { username: username as string, password: await readFirstLine(stdin) }, out);
+    },
   },
   'user access-pass': {
     args: ['username'],

@@ -30,6 +30,16 @@ export const COMMAND_HELP: Readonly<Record<string, { synopsis: string; descripti
       '--ttl DURATION      how long it works: 90m, 8h, 2d (default 8h; 5m to 7d)',
     ],
   },
+  'user list': {
+    synopsis: 'user list [--status active|locked]',
+    description: 'List employees: id, username, name, e-mail, status, whether they have a password, when added, how many second factors (never a hash).',
+    options: ['--status STATUS      only active or only locked users'],
+  },
+  'user set-password': {
+    synopsis: 'user set-password <username> --password-stdin',
+    description: 'Set an employee\'s password (argon2id) from the first line of stdin. A locked account stays locked.',
+    options: ['--password-stdin    read the password from the first line of stdin (required)'],
+  },
   'client add': {
     synopsis: 'client add <client_id> --redirect-uri URI... [--public|--secret S] [--post-logout-redirect-uri URI] [--grant-type TYPE...] [--level low|substantial] [--name NAME] [--id-token-signed-response-alg ES256|RS256] [--password-max-age MIN] [--second-factor-max-age MIN]',
     description: 'Register a relying party (OIDC client). A confidential client without --secret gets a generated one, shown once.',

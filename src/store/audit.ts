@@ -11,6 +11,7 @@ export type AuditType =
   | 'user.locked'
   | 'user.unlocked'
   | 'user.password.rehashed'
+  | 'user.password.set'
   | 'ip.throttled'
   | 'client.created'
   | 'client.removed'

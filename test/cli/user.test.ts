@@ -211,4 +211,96 @@ describe('stepup user', function () {
       }
     });
   });
+  describe('list', () => {
+    it('lists users with their status, password and second factors, never a hash, and filters by status', async () => {
+      const [anna, bent] = [unique('liste-anna'), unique('liste-bent')];
+      expect((await backing.run(['user', 'add', anna, '--name', 'Anna Liste', '--email', 'anna@viborg.dk', '--password-stdin'], { stdin: PASSWORD })).code).to.equal(0);
+      expect((await backing.run(['user', 'add', bent])).code).to.equal(0);
+      expect((await backing.run(['user', 'lock', bent])).code).to.equal(0);
+      const annaId = await backing.inspect(async (db, { users }) => {
+        const user = await users.findByUsername(anna);
+        await db('totp_tokens').insert({ kind: 'authenticator', secret_sealed: 'sealed', algorithm: 'SHA1', digits: 6, period: 30, status: 'assigned', user_id: user?.id, name: 'Telefon' });
+        return user?.id;
+      });
+
+      const result = await backing.run(['user', 'list', '--json']);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).not.to.match(/argon2|password_?hash/i);
+      const { users } = JSON.parse(result.stdout) as { users: Array<Record<string, unknown>> };
+      const listed = users.find((user) => user.username === anna);
+      expect(Object.keys(listed ?? {})).to.deep.equal(['id', 'username', 'name', 'email', 'status', 'hasPassword', 'createdAt', 'secondFactors']);
+      expect(listed).to.deep.include({ id: annaId, name: 'Anna Liste', email: 'anna@viborg.dk', status: 'active', hasPassword: true, secondFactors: 1 });
+      expect(Date.parse(listed?.createdAt as string)).to.be.closeTo(Date.now(), 60_000);
+      expect(users.find((user) => user.username === bent)).to.deep.include({ status: 'locked', hasPassword: false, secondFactors: 0 });
+
+      const locked = JSON.parse((await backing.run(['user', 'list', '--status', 'locked', '--json'])).stdout) as { users: Array<{ username: string; status: string }> };
+      expect(locked.users.map((user) => user.username)).to.include(bent).and.not.include(anna);
+      expect(locked.users.every((user) => user.status === 'locked')).to.equal(true);
+
+      const text = await backing.run(['user', 'list']);
+      expect(text.code, text.stderr).to.equal(0);
+      expect(text.stdout).to.match(new RegExp(`^${anna}  Anna Liste <anna@viborg.dk>  \\(active, password, 1 second factor; added \\d{4}-\\d{2}-\\d{2}; id ${annaId}\\)$`, 'm'));
+      expect(text.stdout).to.match(new RegExp(`^${bent}  \\(locked, no password, 0 second factors;`, 'm'));
+    });
+
+    it('refuses an unknown status', async () => {
+      const result = await backing.run(['user', 'list', '--status', 'gone']);
+      expect(result.code).to.equal(1);
+      expect(result.stderr).to.equal('stepup: --status must be active or locked, got "gone"\n');
+    });
+  });
+
+  describe('set-password', () => {
+    it('sets an argon2id hash of the first line on stdin and audits user.password.set without it', async () => {
+      const username = unique('ny');
+      expect((await backing.run(['user', 'add', username])).code).to.equal(0);
+      const result = await backing.run(['user', 'set-password', username.toUpperCase(), '--password-stdin', '--json'], { stdin: `${PASSWORD}\n` });
+      expect(result.code, result.stderr).to.equal(0);
+      expect(JSON.parse(result.stdout)).to.deep.include({ hadPassword: false }).and.to.have.nested.property('user.hasPassword', true);
+
+      await backing.inspect(async (_db, { users, events }) => {
+        const user = await users.findByUsername(username);
+        expect(user?.passwordHash).to.match(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+        expect(await verifyPassword(user?.passwordHash as string, PASSWORD)).to.equal(true);
+        const set = (await events('user.password.set')).filter((event) => event.userId === user?.id);
+        expect(set).to.have.length(1);
+        expect(set[0]).to.deep.include({ actor: 'cli', username, details: { hadPassword: false } });
+        expect(JSON.stringify(set[0])).not.to.include(PASSWORD);
+      });
+      expect(await logIn(createMemoryStore(), { username, password: PASSWORD, ip: '192.0.2.20' })).to.include({ ok: true });
+    });
+
+    it('replaces a password, and leaves a locked account locked', async () => {
+      const username = unique('glemt');
+      expect((await backing.run(['user', 'add', username, '--password-stdin'], { stdin: 'det-gamle-kodeord' })).code).to.equal(0);
+      expect((await backing.run(['user', 'lock', username])).code).to.equal(0);
+      const result = await backing.run(['user', 'set-password', username, '--password-stdin'], { stdin: PASSWORD });
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stdout).to.equal(`Set the password of ${username}.\n${username} is locked; \`stepup user unlock ${username}\` lets them in.\n`);
+      const user = await backing.inspect(async (_db, { users }) => users.findByUsername(username));
+      expect(user?.status).to.equal('locked');
+      expect(await verifyPassword(user?.passwordHash as string, 'det-gamle-kodeord')).to.equal(false);
+      expect(await logIn(createMemoryStore(), { username, password: PASSWORD, ip: '192.0.2.21' })).to.deep.equal({ ok: false, reason: 'disabled' });
+    });
+
+    it('reads the password only from stdin, and refuses an empty one or an unknown user, writing nothing', async () => {
+      const username = unique('uden');
+      expect((await backing.run(['user', 'add', username])).code).to.equal(0);
+      const withoutFlag = await backing.run(['user', 'set-password', username], { stdin: PASSWORD });
+      expect(withoutFlag.code).to.equal(2);
+      expect(withoutFlag.stderr).to.match(/^stepup: --password-stdin is required \(the password is read from stdin\)\nUsage: stepup user set-password <username> --password-stdin/);
+      const empty = await backing.run(['user', 'set-password', username, '--password-stdin'], { stdin: '\n' });
+      expect(empty.code).to.equal(1);
+      expect(empty.stderr).to.equal('stepup: the password on stdin is empty\n');
+      const unknown = await backing.run(['user', 'set-password', unique('ingen'), '--password-stdin'], { stdin: PASSWORD });
+      expect(unknown.code).to.equal(1);
+      expect(unknown.stderr).to.match(/^stepup: there is no user "ingen-[0-9a-f]{6}"\n$/);
+      const [hash, sets] = await backing.inspect(async (_db, { users, events }) => {
+        const user = await users.findByUsername(username);
+        return [user?.passwordHash, (await events('user.password.set')).filter((event) => event.userId === user?.id)];
+      });
+      expect(hash).to.equal(null);
+      expect(sets).to.have.length(0);
+    });
+  });
 });

@@ -5,7 +5,7 @@ import type { Storage } from '../../store/index.ts';
 import type { User } from '../../store/users.ts';
 import { CliError } from '../errors.ts';
 import type { Output } from '../output.ts';
-import { checkDisplayName, checkEmail, checkPassword, checkUsername, printable } from '../validate.ts';
+import { checkDisplayName, checkEmail, checkOneOf, checkPassword, checkUsername, printable } from '../validate.ts';
 
 /** What `stepup` prints about a user: never the password hash. */
 export interface UserSummary {
@@ -145,6 +145,65 @@ export async function unlockUser(
     out.notice('REDIS_URL is not set, so automatic locks live in the running server\'s memory and were not lifted there');
   }
   return { user: summary({ ...user, status: 'active' }), statusWas: user.status, automaticLockSeconds };
+}
+
+/** A row of `stepup user list`: the summary, when the user was added, and their second factors. */
+export interface UserListEntry extends UserSummary {
+  createdAt: string;
+  /** Code viewers and apps bound to the user and in use (assigned, or locked after wrong codes). */
+  secondFactors: number;
+}
+
+/** Lists employees (`stepup user list`), all or those of one status; never a password hash. */
+export async function listUsers(
+  deps: { storage: Pick<Storage, 'users' | 'totpTokens'> },
+  input: { status?: string | undefined },
+  out: Output,
+): Promise<{ users: UserListEntry[] }> {
+  const status = input.status === undefined ? undefined : checkOneOf(input.status, ['active', 'locked'] as const, '--status');
+  const [users, tokens] = await Promise.all([deps.storage.users.list({ status }), deps.storage.totpTokens.list()]);
+  const factors = new Map<string, number>();
+  for (const token of tokens) {
+    if (token.userId && (token.status === 'assigned' || token.status === 'locked')) factors.set(token.userId, (factors.get(token.userId) ?? 0) + 1);
+  }
+  const entries = users.map((user) => ({ ...summary(user), createdAt: user.createdAt.toISOString(), secondFactors: factors.get(user.id) ?? 0 }));
+
+  if (entries.length === 0) out.line(status ? `No ${status} users.` : 'No users.');
+  for (const entry of entries) {
+    const facts = [entry.status, entry.hasPassword ? 'password' : 'no password', `${entry.secondFactors} second factor${entry.secondFactors === 1 ? '' : 's'}`];
+    const who = [entry.name, entry.email && `<${entry.email}>`].filter(Boolean).join(' ');
+    out.line(`${entry.username}${who ? `  ${printable(who)}` : ''}  (${facts.join(', ')}; added ${entry.createdAt.slice(0, 10)}; id ${entry.id})`);
+  }
+  return { users: entries };
+}
+
+/**
+ * Sets an employee's password (`stepup user set-password`): an argon2id hash of the line read
+ * from stdin, written with `user.password.set` in one transaction. The way back in for someone
+ * who forgot theirs, or lost the demo password printed at first start. It lifts no lock: an
+ * account IT locked stays locked until `stepup user unlock`.
+ */
+export async function setUserPassword(
+  deps: { storage: Pick<Storage, 'db' | 'users' | 'audit'>; argon2: Argon2Params },
+  input: { username: string; password: string },
+  out: Output,
+): Promise<{ user: UserSummary; hadPassword: boolean }> {
+  const password = checkPassword(input.password);
+  const user = await findUser(deps.storage, input.username);
+  const passwordHash = await hashPassword(password, deps.argon2);
+  await deps.storage.db.transaction(async (trx) => {
+    await deps.storage.users.setPasswordHash(user.id, passwordHash, trx);
+    await deps.storage.audit.record({
+      type: 'user.password.set',
+      actor: ACTOR,
+      userId: user.id,
+      username: user.username,
+      details: { hadPassword: user.passwordHash !== null },
+    }, trx);
+  });
+  out.line(`Set the password of ${user.username}.`);
+  if (user.status === 'locked') out.line(`${user.username} is locked; \`stepup user unlock ${user.username}\` lets them in.`);
+  return { user: summary({ ...user, passwordHash }), hadPassword: user.passwordHash !== null };
 }
 
 /** The user with this username (any letter case), or a `not_found` failure naming it. */
