@@ -1,15 +1,20 @@
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import type { Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 
 import { expect } from 'chai';
 import type { Knex } from 'knex';
-import pg from 'pg';
 
 import { openDatabase } from '../../src/store/database.ts';
 import { NOTICE_CHANNEL } from '../../src/store/embedded/notices.ts';
 import { openEmbeddedServer, type EmbeddedServerStorage } from '../../src/store/embedded/server-side.ts';
+
+interface RawConnection {
+  on(event: 'error', listener: () => void): void;
+  query(sql: string, params?: unknown[]): Promise<unknown>;
+  connection: { stream: Socket };
+}
 
 describe('embedded server socket (PGlite in turns)', function () {
   this.timeout(60_000);
@@ -64,12 +69,13 @@ describe('embedded server socket (PGlite in turns)', function () {
   });
 
   it('rolls back what a client that went away left open', async () => {
-    const other = new pg.Client({ host: dirname(host.socket), user: 'postgres', database: 'postgres' });
-    other.on('error', () => {});
-    await other.connect();
-    await other.query('begin');
-    await other.query('insert into t (id, who) values (9, $1)', ['gone']);
-    (other as unknown as { connection: { stream: Socket } }).connection.stream.destroy();
+    // A raw pg client from knex's pool, so the socket can be cut mid-transaction.
+    const other = openDatabase({ socket: host.socket });
+    const connection = (await other.client.acquireConnection()) as RawConnection;
+    connection.on('error', () => {});
+    await connection.query('begin');
+    await connection.query('insert into t (id, who) values (9, $1)', ['gone']);
+    connection.connection.stream.destroy();
     expect(await server('t').where({ id: 9 }).first()).to.equal(undefined);
   });
 });

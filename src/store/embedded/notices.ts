@@ -55,6 +55,7 @@ export function createRelayStore(options: { server: LockHolder }): RelayStore {
       queue.push({ op: 'delete', keys });
     },
     increment: () => refuse('increment'),
+    decrement: () => refuse('decrement'),
     addToSet: () => refuse('addToSet'),
     setMembers: () => refuse('setMembers'),
     ttl: () => refuse('ttl'),

@@ -130,7 +130,7 @@ export async function serveWire(options: {
 
 /** Splits the client's byte stream into messages: the untyped startup packet first, then typed ones. */
 function createFrontendReader() {
-  let buffer = Buffer.alloc(0);
+  let buffer: Buffer = Buffer.alloc(0);
   let started = false;
   return {
     feed(chunk: Buffer): Frontend[] {
@@ -168,7 +168,7 @@ function createFrontendReader() {
  * skipping every other message without copying it.
  */
 function createBackendReader(onNotification: (channel: string, payload: string) => void) {
-  let header = Buffer.alloc(0);
+  let header: Buffer = Buffer.alloc(0);
   let remaining = 0;
   let notification: Buffer[] | undefined;
   return {
