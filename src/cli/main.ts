@@ -2,6 +2,9 @@ import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 
 import { loadConfig, type IdpConfig } from '../config/index.ts';
 import { deriveKey } from '../crypto/derived-keys.ts';
+import { DataDirBusyError } from '../store/embedded/data-dir-lock.ts';
+import { openEmbeddedForCommand, ServerUnreachableError, type EmbeddedAccess } from '../store/embedded/command-side.ts';
+import { ServerMemoryError } from '../store/embedded/notices.ts';
 import { openStorage, type Storage } from '../store/index.ts';
 import { issueAccessPass } from './commands/access-pass.ts';
 import { addClient, listClients, removeClient } from './commands/client.ts';
@@ -9,7 +12,7 @@ import { rotateKeys } from './commands/keys.ts';
 import { migrate } from './commands/migrate.ts';
 import { assignToken, importTokens, listTokens, markToken, resetToken, resyncToken, unlockToken } from './commands/tokens.ts';
 import { addUser, listUsers, lockUser, setUserPassword, unlockUser } from './commands/user.ts';
-import { toCliError, UsageError } from './errors.ts';
+import { CliError, toCliError, UsageError } from './errors.ts';
 import { createOutput, type Output, type TextSink } from './output.ts';
 import { readFirstLine } from './stdin.ts';
 import { commandHelp, overview, shortUsage } from './usage.ts';
@@ -30,6 +33,8 @@ type Values = Record<string, string | boolean | Array<string | boolean> | undefi
 interface CommandContext {
   config: IdpConfig;
   storage: Storage;
+  /** No server can be using the database: the command holds an embedded `DATA_DIR` itself. */
+  alone: boolean;
   out: Output;
   stdin: AsyncIterable<Buffer | string>;
 }
@@ -77,8 +82,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     args: ['username'],
     options: {},
     shortLived: true,
-    run: ([username], _values, { config, storage, out }) =>
-      unlockUser({ storage, argon2: config.argon2, lockout: config.lockout, usernameKey: deriveKey(config.secretKey, 'audit-username') }, { username: username as string }, out),
+    run: ([username], _values, { config, storage, alone, out }) =>
+      unlockUser({ storage, alone, argon2: config.argon2, lockout: config.lockout, usernameKey: deriveKey(config.secretKey, 'audit-username') }, { username: username as string }, out),
   },
   'user list': {
     args: [],
@@ -147,7 +152,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     args: [],
     options: {},
     shortLived: true,
-    run: (_args, _values, { storage, out }) => rotateKeys({ storage }, out),
+    run: (_args, _values, { storage, alone, out }) => rotateKeys({ storage, alone }, out),
   },
   'tokens import': {
     args: ['file'],
@@ -287,17 +292,29 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
 
   const out = createOutput({ stdout: io.stdout, stderr: io.stderr, json: invocation.json });
   let storage: Storage | undefined;
+  let access: EmbeddedAccess | undefined;
   try {
     const config = loadConfig(env);
     const { command } = invocation;
+    // Embedded: through the running server's socket, so the change takes effect there at once,
+    // or holding DATA_DIR for this command alone (ARCHITECTURE.md, "Where state lives").
+    if (!config.databaseUrl) access = await openEmbeddedForCommand({ dataDir: config.dataDir });
     // Commands other than `migrate` never change the schema; a missing one is reported as such.
     // Redis connection errors surface in the command that needs Redis, not as events.
-    storage = await openStorage(command.shortLived ? config : { ...config, redisUrl: undefined }, { migrate: false, onStoreError: () => {} });
-    const result = await command.run(invocation.args, invocation.values, { config, storage, out, stdin: io.stdin });
+    storage = await openStorage(command.shortLived ? config : { ...config, redisUrl: undefined }, {
+      migrate: false,
+      onStoreError: () => {},
+      ...(access && { database: access.database }),
+      ...(access?.via === 'server' && { shortLived: access.shortLived }),
+    });
+    const result = await command.run(invocation.args, invocation.values, { config, storage, alone: access?.via === 'data-dir', out, stdin: io.stdin });
+    // The server hears of the command's short-lived changes once it has succeeded, as a NOTIFY
+    // is delivered at commit.
+    if (access?.via === 'server') await access.shortLived.flush(storage.db);
     if (invocation.json) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return EXIT.ok;
   } catch (error) {
-    const failure = toCliError(error);
+    const failure = toCliError(embeddedFailure(error));
     if (failure instanceof UsageError) {
       fail(failure.code, failure.message);
       io.stderr.write(shortUsage(failure.command));
@@ -307,5 +324,14 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     return EXIT.failed;
   } finally {
     await storage?.close();
+    access?.release();
   }
+}
+
+/** An embedded `DATA_DIR` that is busy or whose server cannot do what was asked: one line, nothing changed. */
+function embeddedFailure(error: unknown): unknown {
+  if (error instanceof DataDirBusyError || error instanceof ServerUnreachableError || error instanceof ServerMemoryError) {
+    return new CliError('unavailable', error.message, { cause: error });
+  }
+  return error;
 }

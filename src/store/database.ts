@@ -36,7 +36,11 @@ export function openDatabase(target: DatabaseTarget, options: { onWarning?: (mes
     // `.s.PGSQL.<port>` in it.
     const match = /^(.*)\/\.s\.PGSQL\.(\d+)$/.exec(target.socket);
     if (!match) throw new Error(`not a Postgres socket path: ${target.socket}`);
-    return knex({ client: 'pg', connection: { host: match[1] as string, port: Number(match[2]), user: 'postgres', database: 'postgres' }, pool: { min: 0, max: 10 }, log });
+    return knex({ client: 'pg', connection: { host: match[1] as string, port: Number(match[2]), user: 'postgres', database: 'postgres' },
+      // One connection, as PGlite is one session: a query made beside an open transaction then
+      // waits for knex's acquire timeout and fails, where a second connection would wait for
+      // the transaction's turn forever, and hold up the server with it.
+      pool: { min: 0, max: 1 }, log });
   }
   if ('pgliteDir' in target) {
     const dir = resolve(target.pgliteDir);

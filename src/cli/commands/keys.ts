@@ -17,7 +17,7 @@ export interface RotateKeysResult {
   kids: string[];
   /** Every key published after the rotation, current first. */
   published: KeySummary[];
-  /** Whether running nodes were told over Redis pub/sub (false without `REDIS_URL`). */
+  /** Whether running nodes were told: over Redis pub/sub, or the embedded server through its socket. */
   nodesNotified: boolean;
 }
 
@@ -30,12 +30,17 @@ export interface RotateKeysResult {
  * than leaving nodes signing with keys the others have already retired.
  */
 export async function rotateKeys(
-  deps: { storage: Pick<Storage, 'signingKeys' | 'audit' | 'shortLived'> },
+  deps: {
+    storage: Pick<Storage, 'signingKeys' | 'audit' | 'shortLived'>;
+    /** No server runs (the command holds an embedded `DATA_DIR`): it loads the new keys when it starts. */
+    alone?: boolean;
+  },
   out: Output,
 ): Promise<RotateKeysResult> {
   const { storage } = deps;
-  const shared = storage.shortLived.kind === 'redis';
-  if (shared && !(await storage.shortLived.ping())) {
+  // Redis reaches every node; a relay reaches the embedded server that holds DATA_DIR.
+  const shared = storage.shortLived.kind !== 'memory';
+  if (storage.shortLived.kind === 'redis' && !(await storage.shortLived.ping())) {
     throw new CliError('unavailable', 'cannot reach Redis (REDIS_URL), so running nodes could not be told of new keys; nothing was changed');
   }
 
@@ -57,7 +62,8 @@ export async function rotateKeys(
     out.line(`Still published for up to ${RETIRED_KEY_SECONDS / 3600} h, so tokens they signed verify:`);
     for (const key of retired) out.line(`  ${key.alg} ${key.kid}`);
   }
-  if (shared) out.line('Running nodes were told to reload their keys.');
-  else out.notice('REDIS_URL is not set, so a running server was not told: restart it to sign with the new keys');
+  if (storage.shortLived.kind === 'redis') out.line('Running nodes were told to reload their keys.');
+  else if (shared) out.line('The running server was told to reload its keys.');
+  else if (!deps.alone) out.notice('REDIS_URL is not set, so a running server was not told: restart it to sign with the new keys');
   return { kids, published, nodesNotified: shared };
 }

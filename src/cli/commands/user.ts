@@ -116,15 +116,27 @@ export interface UnlockUserResult {
  * `user.unlocked`, since lifting an automatic lock is an act worth recording too.
  */
 export async function unlockUser(
-  deps: { storage: Pick<Storage, 'db' | 'users' | 'audit' | 'shortLived'>; argon2: Argon2Params; lockout: LockoutLimits; usernameKey: Buffer },
+  deps: {
+    storage: Pick<Storage, 'db' | 'users' | 'audit' | 'shortLived'>;
+    argon2: Argon2Params;
+    lockout: LockoutLimits;
+    usernameKey: Buffer;
+    /** No server runs (the command holds an embedded `DATA_DIR`), so no automatic lock lives anywhere. */
+    alone?: boolean;
+  },
   input: { username: string },
   out: Output,
 ): Promise<UnlockUserResult> {
   const { storage } = deps;
   const user = await findUser(storage, input.username);
   const passwordLogin = createPasswordLogin({ users: storage.users, store: storage.shortLived, audit: storage.audit, argon2: deps.argon2, limits: deps.lockout, usernameKey: deps.usernameKey });
-  const automaticLockSeconds = await passwordLogin.lockRemaining(user.username);
+  // A relay (the embedded server runs) can tell the server's memory to forget, not read it.
+  const relay = storage.shortLived.kind === 'relay';
+  const automaticLockSeconds = relay ? 0 : await passwordLogin.lockRemaining(user.username);
 
+  // Before the transaction, not inside it: clearLock looks the user up, and on embedded PGlite
+  // (one session) a query beside an open transaction waits for it. A failing store changes nothing.
+  await passwordLogin.clearLock(user.username);
   await storage.db.transaction(async (trx) => {
     if (user.status !== 'active') await storage.users.setStatus(user.id, 'active', trx);
     await storage.audit.record({
@@ -134,14 +146,13 @@ export async function unlockUser(
       username: user.username,
       details: { statusWas: user.status, automaticLockSeconds },
     }, trx);
-    // Inside the transaction: if the short-lived store fails, the status change rolls back too.
-    await passwordLogin.clearLock(user.username);
   });
 
   if (user.status === 'locked') out.line(`Unlocked user ${user.username}.`);
   else out.line(`User ${user.username} was not locked by an admin.`);
   if (automaticLockSeconds > 0) out.line(`Lifted an automatic lock with ${automaticLockSeconds} s left.`);
-  if (storage.shortLived.kind === 'memory') {
+  if (relay) out.line('The running server was told to lift any automatic lock.');
+  else if (storage.shortLived.kind === 'memory' && !deps.alone) {
     out.notice('REDIS_URL is not set, so automatic locks live in the running server\'s memory and were not lifted there');
   }
   return { user: summary({ ...user, status: 'active' }), statusWas: user.status, automaticLockSeconds };
