@@ -3,7 +3,7 @@ import Cookies from 'cookies';
 import Koa from 'koa';
 import mount from 'koa-mount';
 import type Provider from 'oidc-provider';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 import { createAdapterFactory } from './adapters/index.ts';
 import { deleteExpiredPayloads } from './adapters/postgres.ts';
@@ -41,6 +41,8 @@ export interface IdpOptions extends StorageOptions {
   config: IdpConfig;
   /** pino logger to use; a new one at `config.logLevel` by default. */
   logger?: Logger;
+  /** Where that new logger writes. Defaults to pino's stdout. */
+  logDestination?: DestinationStream;
   /** Serve the demo relying party at `/demo`. Defaults to false. */
   demo?: boolean;
   /** How often each node checks for rotated signing keys besides the pub/sub event. Defaults to 60 s. */
@@ -69,7 +71,7 @@ export interface Idp {
 export async function createIdp(options: IdpOptions): Promise<Idp> {
   const { config } = options;
   const now = options.now ?? Date.now;
-  const logger = options.logger ?? pino({ level: config.logLevel, redact: { paths: ['password', '*.password', 'secret', '*.secret'], remove: true } });
+  const logger = options.logger ?? pino({ level: config.logLevel, redact: { paths: ['password', '*.password', 'secret', '*.secret'], remove: true } }, options.logDestination);
   const storage = await openStorage(config, {
     ...options,
     migrate: options.migrate ?? true,

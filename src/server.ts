@@ -1,14 +1,33 @@
 import type { Server } from 'node:http';
 
-import { createIdp } from './app.ts';
+import { createIdp, type Idp } from './app.ts';
 import { ConfigError, loadConfig } from './config/index.ts';
 import { seedDemo } from './demo/seed.ts';
+import { createLogPipe } from './http/log-pipe.ts';
+import { DataDirBusyError } from './store/embedded/data-dir-lock.ts';
+import { openEmbeddedServer, type EmbeddedServerStorage } from './store/embedded/server-side.ts';
 
 /**
- * The standalone server: reads the environment, starts the IdP, and on SIGTERM/SIGINT stops
- * accepting connections, lets requests in flight finish, then closes the pools.
+ * Shutdown deadlines after SIGTERM/SIGINT, from the signal: requests in flight may finish until
+ * `cutMs`, then their connections are cut; whatever still hangs, the process exits at `exitMs`,
+ * inside the 15 s an orchestrator waits before SIGKILL (issue "Step 3 · Hardening").
+ */
+const SHUTDOWN = { cutMs: 10_000, exitMs: 14_000 };
+
+/**
+ * The standalone server: reads the environment, starts the IdP (in embedded mode on a locked
+ * `DATA_DIR` whose database it serves to `stepup` on a Unix socket), and on SIGTERM/SIGINT
+ * stops accepting connections, lets requests in flight finish, then closes the pools.
  */
 async function main() {
+  // Every file the server creates (PGlite's, the lock, the socket) is its owner's alone, as
+  // Postgres does with umask 0077.
+  process.umask(0o077);
+  // A log reader that went away (EPIPE) is no reason to stop serving, or to hang.
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
+  const logPipe = createLogPipe({ fd: 1 });
+
   let config;
   try {
     config = loadConfig(process.env);
@@ -20,15 +39,34 @@ async function main() {
     throw error;
   }
   const embedded = !config.databaseUrl;
-  const idp = await createIdp({ config, demo: embedded });
+  let idp: Idp | undefined;
+  let host: EmbeddedServerStorage | undefined;
+  if (embedded) {
+    try {
+      host = await openEmbeddedServer({ dataDir: config.dataDir, onError: (error) => idp?.logger.warn({ err: error }, 'embedded database socket error') });
+    } catch (error) {
+      if (error instanceof DataDirBusyError) {
+        console.error(`stepup-idp: ${error.message}`);
+        process.exit(1);
+      }
+      throw error;
+    }
+  }
+  try {
+    idp = await createIdp({ config, demo: embedded, logDestination: logPipe, ...(host && { database: host.database, shortLived: host.shortLived }) });
+  } catch (error) {
+    await host?.close();
+    throw error;
+  }
   const { logger } = idp;
 
-  if (embedded) {
-    logger.warn({ dataDir: config.dataDir }, 'no DATABASE_URL: using embedded PGlite; run one process only');
+  if (host) {
+    logger.warn({ dataDir: config.dataDir, socket: host.socket }, 'no DATABASE_URL: using embedded PGlite; `stepup` reaches it through the socket');
     const seed = await seedDemo(idp.storage, config);
-    if (seed) {
+    if (seed.clientAdded) logger.info({ url: seed.demoUrl }, 'demo relying party added');
+    if (seed.userAdded) {
       // Printed once, to the terminal of whoever started a fresh embedded IdP; never logged.
-      console.log(`\n  Demo user created: username "${seed.username}", password "${seed.password}" (shown once)\n  Try a login at ${seed.demoUrl}\n`);
+      console.log(`\n  Demo user created: username "${seed.userAdded.username}", password "${seed.userAdded.password}" (shown once)\n  Try a login at ${seed.demoUrl}\n`);
     }
   }
 
@@ -42,11 +80,19 @@ async function main() {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 15_000);
-    force.unref();
+    setTimeout(() => process.exit(1), SHUTDOWN.exitMs).unref();
+    const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN.cutMs);
+    cut.unref();
     server.close(async () => {
-      await idp.close();
-      logger.info('stopped');
+      clearTimeout(cut);
+      try {
+        await idp.close();
+        await host?.close();
+        logger.info('stopped');
+      } catch (error) {
+        logger.error({ err: error }, 'closing failed');
+      }
+      await logPipe.flush(1_000);
       process.exit(0);
     });
     server.closeIdleConnections();
