@@ -5,6 +5,9 @@ import process from 'node:process';
 
 import { main } from '../src/cli/main.ts';
 
+// What the command creates in an embedded DATA_DIR (PGlite's files, the lock) is the owner's alone.
+process.umask(0o077);
+
 // A reader that goes away (`stepup client list | head -1`) is not a failure of the command: it
 // finishes, closes the database, and exits with its own status.
 process.stdout.on('error', (error) => {
