@@ -386,6 +386,8 @@ describe('stepup tokens', function () {
       expect(bound).to.have.length(1);
       expect(bound[0]).to.deep.include({ actor: 'cli', userId });
       expect(JSON.stringify(bound[0])).not.to.include(code);
+      const first = await backing.inspect(async (_db, { events }) => (await events('factor.first_enrolled')).filter((event) => event.userId === userId));
+      expect(first.map((event) => event.details)).to.deep.equal([{ factorId: (await tokenOf(viewer.serial))?.id, allowedBy: 'it-support' }]);
 
       // The employee logs in with the next code.
       const next = await backing.inspect(async (db) => stores(db).factors.verify({ userId: userId as string, factorId: (await stores(db).tokens.findBySerial(viewer.serial))?.id as string, code: codeAt(viewer, stepNow() + 1), context: { actor: 'test' } }));

@@ -278,7 +278,9 @@ export async function assignToken(deps: TotpDeps, input: AssignTokenInput, out: 
   if (!user) throw new CliError('not_found', `there is no user "${printable(input.username)}"`);
   if (found.token.status !== 'in_stock') throw await notInStock(deps.storage, found.token);
 
-  const result = await factorsOf(deps).bindCodeViewer({ userId: user.id, serial: found.token.serial as string, name, code: input.code, context: { actor: ACTOR } });
+  const factors = factorsOf(deps);
+  const first = (await factors.listForUser(user.id)).length === 0;
+  const result = await factors.bindCodeViewer({ userId: user.id, serial: found.token.serial as string, name, code: input.code, context: { actor: ACTOR } });
   if (!result.ok) {
     if (result.reason === 'not_in_stock') throw await notInStock(deps.storage, (await deps.storage.totpTokens.find(found.token.id)) ?? found.token);
     const until = iso(result.lockedUntil ?? null);
@@ -289,6 +291,10 @@ export async function assignToken(deps: TotpDeps, input: AssignTokenInput, out: 
       throw new CliError('conflict', `${printable(user.username)} may not bind a code viewer until ${until}: too many wrong codes were typed binding code viewers to them`);
     }
     throw new CliError('invalid_input', codeMessage(result.reason, found.token, deps.windows.bind));
+  }
+  if (first) {
+    // IT handing over a device in person is how the first factor was allowed; the audit log says so.
+    await deps.storage.audit.record({ type: 'factor.first_enrolled', actor: ACTOR, userId: user.id, details: { factorId: result.token.id, allowedBy: 'it-support' } });
   }
   const drift = result.token.drift;
   out.line(`Assigned code viewer ${result.token.serial} to ${user.username} as "${printable(name)}" (its clock is ${driftText(drift)}).`);
