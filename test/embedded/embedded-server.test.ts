@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -109,6 +109,7 @@ describe('embedded server and stepup on one DATA_DIR', function () {
     writeFileSync(join(dataDir, 'server.pid'), JSON.stringify({ pid: dead.pid, role: 'server', socket: join(dataDir, '.s.PGSQL.5432'), startedAt: '2026-01-01T00:00:00.000Z' }));
     server = await startServer({ DATA_DIR: dataDir });
     await server.ready();
+    expect(JSON.parse(readFileSync(join(dataDir, 'server.pid'), 'utf8'))).to.include({ pid: server.child.pid, role: 'server' });
     const list = await stepup(['client', 'list']);
     expect(list.code, list.stderr).to.equal(0);
   });
