@@ -90,6 +90,24 @@ describe('embedded server and stepup on one DATA_DIR', function () {
     expect(users.stdout).to.include('"alice"');
   });
 
+  it('tells the running server of `stepup user unlock`: an automatic lock in its memory is lifted at once', async () => {
+    server = await startServer({ DATA_DIR: dataDir, LOCKOUT_MAX_FAILURES: '2' });
+    await server.ready();
+    expect((await stepup(['user', 'add', 'alice', '--password-stdin'], `${PASSWORD}\n`)).code).to.equal(0);
+    for (let i = 0; i < 2; i += 1) expect(await demoLogin(server, 'alice', 'wrong password')).to.not.include('preferred_username');
+    // Locked now: the right password is refused too.
+    expect(await demoLogin(server, 'alice', PASSWORD)).to.not.include('preferred_username');
+    const unlocked = await stepup(['user', 'unlock', 'alice']);
+    expect(unlocked.code, unlocked.stderr).to.equal(0);
+    expect(unlocked.stdout).to.include('The running server was told to lift any automatic lock.');
+    let page = '';
+    for (let i = 0; i < 20 && !page.includes('preferred_username'); i += 1) {
+      if (i) await new Promise((resolve) => setTimeout(resolve, 100));
+      page = await demoLogin(server, 'alice', PASSWORD);
+    }
+    expect(page).to.include('<dt>preferred_username</dt><dd>alice</dd>');
+  });
+
   it('lets one server open a DATA_DIR: a second refuses with one line naming the first', async () => {
     server = await startServer({ DATA_DIR: dataDir });
     await server.ready();
