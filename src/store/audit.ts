@@ -36,7 +36,15 @@ export type AuditType =
   | 'access_pass.revoked'
   | 'factor.first_enrolled'
   | 'selfservice.login'
-  | 'selfservice.logout';
+  | 'selfservice.logout'
+  | 'pairing_code.issued'
+  | 'pairing_code.failed'
+  | 'device.registered'
+  | 'device.paired'
+  | 'device.unregistered'
+  | 'device.revoked'
+  | 'device.locked'
+  | 'device.unlocked';
 
 /** What happened, to whom, by whom, from where. */
 export interface AuditEvent {

@@ -7,7 +7,9 @@ import { createAccessPassRepository, type AccessPassRepository } from './access-
 import { createAuditLog, type AuditLog } from './audit.ts';
 import { createClientRepository, type ClientRepository } from './clients.ts';
 import { databaseReachable, openDatabase, type DatabaseTarget } from './database.ts';
+import { createDeviceRepository, type DeviceRepository } from './devices.ts';
 import { migrateToLatest } from './migrations.ts';
+import { createPairingCodeRepository, type PairingCodeRepository } from './pairing-codes.ts';
 import { createMemoryStore } from './short-lived/memory.ts';
 import { createRedisStore } from './short-lived/redis.ts';
 import type { ShortLivedStore } from './short-lived/types.ts';
@@ -25,6 +27,8 @@ export interface Storage {
   signingKeys: SigningKeyRepository;
   totpTokens: TotpTokenRepository;
   accessPasses: AccessPassRepository;
+  devices: DeviceRepository;
+  pairingCodes: PairingCodeRepository;
   audit: AuditLog;
   /** Whether Postgres (or PGlite) and Redis (or memory) answer. */
   ready(): Promise<{ database: boolean; shortLived: boolean }>;
@@ -71,6 +75,8 @@ export async function openStorage(config: IdpConfig, options: StorageOptions = {
     signingKeys: createSigningKeyRepository(db, box),
     totpTokens: createTotpTokenRepository(db, box),
     accessPasses: createAccessPassRepository(db),
+    devices: createDeviceRepository(db),
+    pairingCodes: createPairingCodeRepository(db),
     audit: createAuditLog(db),
     async ready() {
       const [database, store] = await Promise.all([databaseReachable(db), shortLived.ping()]);

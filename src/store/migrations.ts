@@ -5,6 +5,7 @@ import * as totpTokens from '../../migrations/20261124_002_totp_tokens.ts';
 import * as enrolmentGuessBudget from '../../migrations/20261125_003_enrolment_guess_budget.ts';
 import * as accessPasses from '../../migrations/20261125_004_access_passes.ts';
 import * as usernameNormalised from '../../migrations/20261125_005_username_normalised.ts';
+import * as devices from '../../migrations/20261125_006_devices.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -21,6 +22,7 @@ const MIGRATIONS: ReadonlyArray<[name: string, migration: Migration]> = [
   ['20261125_003_enrolment_guess_budget', enrolmentGuessBudget],
   ['20261125_004_access_passes', accessPasses],
   ['20261125_005_username_normalised', usernameNormalised],
+  ['20261125_006_devices', devices],
 ];
 
 /** A knex migration source over {@link MIGRATIONS}. */
