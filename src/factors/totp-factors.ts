@@ -5,22 +5,21 @@ import type { FactorLockoutLimits, TotpWindows } from '../config/index.ts';
 import type { AuditLog } from '../store/audit.ts';
 import type { LockedEnrolment, TokenChanges, TotpKind, TotpTokenRecord, TotpTokenRepository } from '../store/totp-tokens.ts';
 import { validateSerial } from './code-viewer/serial.ts';
+import type { ActContext, FactorEvents, SecondFactor } from './factor.ts';
 import { bindTotp, resyncTotp, TOTP_DEFAULTS, verifyTotp } from './totp/index.ts';
-import { amrOfKind, type SecondFactor } from './types.ts';
 
-/** Who acts and from where, for the audit log. */
-export interface ActContext {
-  actor: string;
-  ip?: string | undefined;
-  clientId?: string | undefined;
-  requestId?: string | undefined;
-}
+/** The audit events of a code checked at login or resynchronisation, for both TOTP kinds. */
+export const TOTP_LOGIN_EVENTS = {
+  succeeded: 'login.second_factor.succeeded',
+  failed: 'login.second_factor.failed',
+  locked: 'factor.locked',
+} as const satisfies FactorEvents;
 
 /** Why a code was not accepted. `replayed`: the code was already used, wait for the next one. */
 export type CodeFailure = 'malformed' | 'invalid' | 'replayed' | 'locked' | 'not_found';
 
 export type VerifyCodeResult =
-  | { ok: true; factor: SecondFactor; amr: string[] }
+  | { ok: true; factor: SecondFactor }
   | { ok: false; reason: CodeFailure; lockedUntil?: Date };
 
 /**
@@ -61,8 +60,11 @@ export interface AuthenticatorEnrolment {
 export interface TotpFactors {
   /** The user's code viewers and apps in use, the last used first. */
   listForUser(userId: string): Promise<SecondFactor[]>;
-  /** Checks a code at login under the window, replay and lock rules; audits the outcome. */
-  verify(input: { userId: string; factorId: string; code: string; context: ActContext }): Promise<VerifyCodeResult>;
+  /**
+   * Checks a code at login under the window, replay and lock rules; audits the outcome. With
+   * `kind`, a token of another kind is `not_found`, so a kind never proves another's `amr`.
+   */
+  verify(input: { userId: string; factorId: string; code: string; kind?: TotpKind; context: ActContext }): Promise<VerifyCodeResult>;
   /**
    * Binds a code viewer from stock to a user with its serial and a code (self-service and IT).
    * Wrong codes count against both the serial and the person, with the lockout of codes at
@@ -171,9 +173,9 @@ export function createTotpFactors(deps: {
 
   /** Audits a refused check (and the lock it set), outside the row lock; returns the refusal. */
   const refused = async (checked: Extract<Checked, { ok: false }>, context: ActContext, details: Record<string, unknown> = {}) => {
-    await record('login.second_factor.failed', checked.token, context, { reason: checked.reason, ...details });
+    await record(TOTP_LOGIN_EVENTS.failed, checked.token, context, { reason: checked.reason, ...details });
     if (checked.lockNumber) {
-      await record('factor.locked', checked.token, { ...context, actor: 'system' }, { lockNumber: checked.lockNumber, lockedUntil: checked.lockedUntil?.toISOString() });
+      await record(TOTP_LOGIN_EVENTS.locked, checked.token, { ...context, actor: 'system' }, { lockNumber: checked.lockNumber, lockedUntil: checked.lockedUntil?.toISOString() });
     }
     return { ok: false as const, reason: checked.reason, ...(checked.lockedUntil ? { lockedUntil: checked.lockedUntil } : {}) };
   };
@@ -226,10 +228,10 @@ export function createTotpFactors(deps: {
       return owned.filter((token) => token.status === 'assigned').map(toFactor);
     },
 
-    async verify({ userId, factorId, code, context }) {
+    async verify({ userId, factorId, code, kind, context }) {
       const now = new Date(deps.now());
       const checked = await checkLocked(factorId, {
-        usable: (token) => token.userId === userId && token.status === 'assigned',
+        usable: (token) => token.userId === userId && token.status === 'assigned' && (!kind || token.kind === kind),
         counted: true,
         now,
         check: (token) => {
@@ -241,8 +243,8 @@ export function createTotpFactors(deps: {
       });
       if (!checked.ok) return refused(checked, context);
       const token = checked.token as TotpTokenRecord;
-      await record('login.second_factor.succeeded', token, context, { drift: checked.drift });
-      return { ok: true, factor: toFactor(token), amr: amrOfKind(token.kind) };
+      await record(TOTP_LOGIN_EVENTS.succeeded, token, context, { drift: checked.drift });
+      return { ok: true, factor: toFactor(token) };
     },
 
     async bindCodeViewer({ userId, serial, name, code, context }) {

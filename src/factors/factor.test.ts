@@ -1,0 +1,48 @@
+import { expect } from 'chai';
+
+import { createFactorRegistry, type FactorKind, type SecondFactor } from './factor.ts';
+
+/** A kind that owns the given factors and does nothing else. */
+function fakeKind(name: string, factors: Array<Omit<SecondFactor, 'kind' | 'lockedUntil'>>): FactorKind {
+  return {
+    name,
+    amr: ['otp'],
+    events: { succeeded: 'login.second_factor.succeeded', failed: 'login.second_factor.failed', locked: 'factor.locked' },
+    listForUser: async () => factors.map((factor) => ({ ...factor, kind: name, lockedUntil: null })),
+    start: async () => ({ type: 'code' }),
+    verify: async () => ({ ok: false, reason: 'invalid' }),
+  };
+}
+
+const at = (iso: string) => new Date(iso);
+
+describe('the factor registry', () => {
+  const phones = fakeKind('phone', [
+    { id: 'p1', name: 'Old phone', lastUsedAt: at('2026-01-01T08:00:00Z') },
+    { id: 'p2', name: 'New phone', lastUsedAt: null },
+  ]);
+  const keys = fakeKind('key', [{ id: 'k1', name: 'Key', lastUsedAt: at('2026-03-01T08:00:00Z') }]);
+  const tokens = fakeKind('token', [{ id: 't1', name: 'Token', lastUsedAt: null }]);
+
+  it('lists the factors of the kinds it was given, and nothing else', async () => {
+    expect((await createFactorRegistry([phones]).listForUser('anna')).map((factor) => factor.id)).to.have.members(['p1', 'p2']);
+    expect((await createFactorRegistry([keys, tokens]).listForUser('anna')).map((factor) => factor.kind)).to.have.members(['key', 'token']);
+    expect(await createFactorRegistry([]).listForUser('anna')).to.deep.equal([]);
+  });
+
+  it('lists the last used first across kinds, the never used last in the order of their kinds', async () => {
+    const listed = await createFactorRegistry([tokens, phones, keys]).listForUser('anna');
+    expect(listed.map((factor) => factor.id)).to.deep.equal(['k1', 'p1', 't1', 'p2']);
+  });
+
+  it('finds a kind by its name; an unknown kind is undefined', () => {
+    const registry = createFactorRegistry([phones, keys]);
+    expect(registry.get('key')).to.equal(keys);
+    expect(registry.get('token')).to.equal(undefined);
+    expect(registry.kinds.map((kind) => kind.name)).to.deep.equal(['phone', 'key']);
+  });
+
+  it('refuses a kind registered twice', () => {
+    expect(() => createFactorRegistry([phones, fakeKind('phone', [])])).to.throw('factor kind "phone" is registered twice');
+  });
+});

@@ -1,0 +1,136 @@
+import type { AuditType } from '../store/audit.ts';
+
+/** Who acts and from where, for the audit log. */
+export interface ActContext {
+  actor: string;
+  ip?: string | undefined;
+  clientId?: string | undefined;
+  requestId?: string | undefined;
+}
+
+/** A second factor of a user, as the chooser and the self-service list show it. */
+export interface SecondFactor {
+  id: string;
+  /** The name of the {@link FactorKind} it belongs to. */
+  kind: string;
+  name: string;
+  lastUsedAt: Date | null;
+  /** Set while the factor is locked after wrong answers. */
+  lockedUntil: Date | null;
+}
+
+/** A request sent to the user's device, to be approved there while the browser waits. */
+export interface Challenge {
+  id: string;
+  /** Shown on the waiting page and on the device, so the user can see they are the same request. */
+  code: string;
+  /** In number-matching mode: the number the user types or picks on the device. */
+  number?: string | undefined;
+  expiresAt: Date;
+}
+
+/**
+ * How a kind begins once the user picked one of its factors: `code` asks for a code on the
+ * code page; `challenge` has sent a {@link Challenge} and shows the waiting page.
+ */
+export type FactorStart = { type: 'code' } | { type: 'challenge'; challenge: Challenge };
+
+/**
+ * Why an answer was not accepted; the login pages have one message for each.
+ * - `malformed`: not a code at all; `invalid`: a wrong code; `replayed`: a code used before;
+ * - `locked`: the factor is locked after wrong answers (`lockedUntil` says until when);
+ * - `not_found`: no such factor or challenge of this user;
+ * - `pending`: the challenge is not answered on the device yet; `rejected`: it was refused
+ *   there; `expired`: it ran out.
+ */
+export type FactorFailure = 'malformed' | 'invalid' | 'replayed' | 'locked' | 'not_found' | 'pending' | 'rejected' | 'expired';
+
+/** A refused answer. With `pending`, `challenge` is the challenge still waiting, to show again. */
+export interface FactorRefusal {
+  ok: false;
+  reason: FactorFailure;
+  lockedUntil?: Date | undefined;
+  challenge?: Challenge | undefined;
+}
+
+/** The outcome of an answer: accepted (the kind's {@link FactorKind.amr} is proven), or refused. */
+export type FactorVerifyResult = { ok: true } | FactorRefusal;
+
+/** The audit event types a kind records for answers at login, so the log reads alike for every kind. */
+export interface FactorEvents {
+  succeeded: AuditType;
+  failed: AuditType;
+  /** The answer that reached the lockout limit locked the factor. */
+  locked: AuditType;
+}
+
+/** The login a factor is started for, for a device to show ("log in to …"). */
+export interface FactorFlow {
+  uid: string;
+  clientId: string;
+  clientName: string | undefined;
+}
+
+/**
+ * One kind of second factor (ARCHITECTURE.md, "Factor kinds are plug-ins"). The chooser, the
+ * login flow and the self-service list dispatch on it, so adding a kind touches no route or
+ * page of another kind. A kind keeps its own rules (windows, lockout, replay) and records its
+ * audit events under {@link FactorKind.events}.
+ */
+export interface FactorKind {
+  /** Stable name, also the i18n suffix of its words (`factor.kind.<name>`, `code.hint.<name>`). */
+  readonly name: string;
+  /** What a factor of this kind proves, as RFC 8176 §2 `amr` values (e.g. `otp`, `hwk`). */
+  readonly amr: readonly string[];
+  readonly events: FactorEvents;
+  /** The user's factors of this kind in use, the last used first. */
+  listForUser(userId: string): Promise<SecondFactor[]>;
+  /** Begins a login with one of the user's factors: ask for a code, or send a challenge. */
+  start(input: { userId: string; factor: SecondFactor; flow: FactorFlow; context: ActContext }): Promise<FactorStart>;
+  /**
+   * Checks an answer: a typed `code`, or for a challenge kind the `challengeId` the waiting page
+   * posts, which is accepted once the device approved it. Counts failures and audits the outcome.
+   */
+  verify(input: { userId: string; factorId: string; answer: { code?: string; challengeId?: string }; context: ActContext }): Promise<FactorVerifyResult>;
+  /**
+   * Only for kinds whose codes follow a clock that can drift (TOTP): finds the factor's drift
+   * from two codes in a row (RFC 6238 §6). The code page offers it after a wrong code.
+   */
+  resync?(input: { userId: string; factorId: string; codes: [string, string]; context: ActContext }): Promise<{ ok: true } | FactorRefusal>;
+}
+
+/** The kinds this instance offers, looked up by name. */
+export interface FactorRegistry {
+  readonly kinds: readonly FactorKind[];
+  /** The kind of that name; undefined for a kind not registered. */
+  get(name: string): FactorKind | undefined;
+  /** The user's factors of every registered kind, the last used first (never used last). */
+  listForUser(userId: string): Promise<SecondFactor[]>;
+}
+
+/**
+ * The registry of the given kinds, in that order where nothing else orders them. `app.ts`
+ * builds it; a name given twice is refused, as the second kind could never be reached.
+ */
+export function createFactorRegistry(kinds: readonly FactorKind[]): FactorRegistry {
+  const byName = new Map<string, FactorKind>();
+  for (const kind of kinds) {
+    if (byName.has(kind.name)) throw new Error(`factor kind "${kind.name}" is registered twice`);
+    byName.set(kind.name, kind);
+  }
+  return {
+    kinds: [...kinds],
+    get: (name) => byName.get(name),
+    async listForUser(userId) {
+      const lists = await Promise.all(kinds.map((kind) => kind.listForUser(userId)));
+      // Array.prototype.sort is stable, so factors used equally late keep their kind's order.
+      return lists.flat().sort(lastUsedFirst);
+    },
+  };
+}
+
+/** Orders factors by their last use, the newest first and the never used last. */
+function lastUsedFirst(a: SecondFactor, b: SecondFactor): number {
+  if (!a.lastUsedAt || !b.lastUsedAt) return Number(Boolean(b.lastUsedAt)) - Number(Boolean(a.lastUsedAt));
+  return b.lastUsedAt.getTime() - a.lastUsedAt.getTime();
+}
