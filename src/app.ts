@@ -21,7 +21,9 @@ import { createRenderer } from './http/render.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createFlowRegistry } from './interactions/flow.ts';
 import { createInteractionRouter } from './interactions/router.ts';
+import { createFactorRegistry, type FactorKind } from './factors/factor.ts';
 import { createTotpFactors } from './factors/totp-factors.ts';
+import { createTotpKinds } from './factors/totp-kinds.ts';
 import { createProvider, TTL } from './provider/index.ts';
 import { createLoginRequirements } from './provider/login-requirements.ts';
 import { rememberSessionAuthentication } from './provider/session-authentication.ts';
@@ -49,6 +51,11 @@ export interface IdpOptions extends StorageOptions {
   keyCheckIntervalMs?: number;
   /** The clock for second factors and factor lifetimes, epoch ms. Defaults to `Date.now`; tests move it. */
   now?: () => number;
+  /**
+   * Second-factor kinds offered beside the built-in ones (code viewer, authenticator app), built
+   * on this instance's storage. Defaults to none; the tests register a fake challenge kind here.
+   */
+  extraFactorKinds?: (storage: Storage) => FactorKind[];
 }
 
 /** One IdP instance. Mount `app` in a host Koa app, or let `server.ts` listen with it. */
@@ -148,13 +155,14 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     limits: config.lockout,
     usernameKey: deriveKey(config.secretKey, 'audit-username'),
   });
-  const factors = createTotpFactors({
+  const totp = createTotpFactors({
     tokens: storage.totpTokens,
     audit: storage.audit,
     windows: config.totpWindows,
     limits: config.factorLockout,
     now,
   });
+  const factors = createFactorRegistry([...createTotpKinds(totp), ...(options.extraFactorKinds?.(storage) ?? [])]);
   const accessPasses = createAccessPasses({
     passes: storage.accessPasses,
     audit: storage.audit,
@@ -198,6 +206,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     render,
     csrf,
     factors,
+    totp,
     users: storage.users,
     sessions: createPortalSessions({ store: storage.shortLived, limits: SELFSERVICE_SESSION_LIMITS, now }),
     accessPasses,

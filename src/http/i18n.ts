@@ -52,6 +52,16 @@ const da = {
   'code.lockedUntil': 'Enheden er spærret efter for mange forkerte koder, til kl. {time}. Brug en anden enhed, eller kontakt IT-support.',
   'code.not_found': 'Enheden kan ikke bruges. Vælg en anden.',
   'code.otherDevice': 'Brug en anden 2-faktor enhed',
+  'wait.intro': 'Vi har sendt en anmodning til {name}. Godkend den på enheden.',
+  'wait.compare': 'Enheden viser samme kode, så du kan se, at det er denne anmodning:',
+  'wait.number': 'Indtast dette tal på enheden:',
+  'wait.expires': 'Anmodningen gælder til kl. {time} ({left} tilbage).',
+  'wait.continueHint': 'Tryk Fortsæt, når du har godkendt på enheden.',
+  'wait.continue': 'Fortsæt',
+  'wait.sendAgain': 'Send en ny anmodning',
+  'challenge.pending': 'Anmodningen er ikke godkendt endnu. Godkend den på enheden, og tryk Fortsæt.',
+  'challenge.rejected': 'Anmodningen blev afvist på enheden. Send en ny, hvis det var en fejl.',
+  'challenge.expired': 'Anmodningen er udløbet. Send en ny.',
   'resync.title': 'Passer koderne ikke?',
   'resync.intro': 'Er kodeviseren kommet ud af takt, kan du synkronisere den: indtast to koder lige efter hinanden.',
   'resync.code1': 'Første kode',
@@ -147,6 +157,16 @@ const en: Record<MessageKey, string> = {
   'code.lockedUntil': 'The device is locked after too many wrong codes, until {time}. Use another device, or contact IT support.',
   'code.not_found': 'That device cannot be used. Choose another.',
   'code.otherDevice': 'Use another 2-factor device',
+  'wait.intro': 'We have sent a request to {name}. Approve it on the device.',
+  'wait.compare': 'The device shows the same code, so you can see it is this request:',
+  'wait.number': 'Enter this number on the device:',
+  'wait.expires': 'The request is valid until {time} ({left} left).',
+  'wait.continueHint': 'Press Continue once you have approved on the device.',
+  'wait.continue': 'Continue',
+  'wait.sendAgain': 'Send a new request',
+  'challenge.pending': 'The request is not approved yet. Approve it on the device, then press Continue.',
+  'challenge.rejected': 'The request was rejected on the device. Send a new one if that was a mistake.',
+  'challenge.expired': 'The request has expired. Send a new one.',
   'resync.title': 'Do the codes not match?',
   'resync.intro': 'If the code viewer has drifted out of step, you can resynchronise it: enter two codes in a row.',
   'resync.code1': 'First code',
@@ -195,9 +215,18 @@ const en: Record<MessageKey, string> = {
 
 const MESSAGES: Readonly<Record<Language, Record<MessageKey, string>>> = { da, en };
 
-/** Translates a key into a language, filling `{name}` placeholders from `values`. */
+/**
+ * Translates a key into a language, filling `{name}` placeholders from `values`. Templates make
+ * some keys from a factor kind's name (`factor.kind.<name>`); a kind registered without its
+ * words shows the key rather than failing the login page.
+ */
 export function translate(language: Language, key: MessageKey, values: Record<string, string> = {}): string {
-  return MESSAGES[language][key].replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+  return (MESSAGES[language][key] ?? key).replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
+}
+
+/** A time of day as employees read a clock in Denmark (`14:05`), whatever the server's zone. */
+export function clockTime(language: Language, date: Date): string {
+  return date.toLocaleTimeString(language === 'da' ? 'da-DK' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Copenhagen' });
 }
 
 /**

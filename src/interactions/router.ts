@@ -1,25 +1,25 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
 
 import type { PasswordLogin } from '../auth/password-login.ts';
 import type { SessionAuthentication } from '../auth/step-up.ts';
-import type { CodeFailure, TotpFactors } from '../factors/totp-factors.ts';
-import type { SecondFactor } from '../factors/types.ts';
+import type { ActContext, Challenge, FactorKind, FactorRegistry, SecondFactor } from '../factors/factor.ts';
 import { requestState } from '../http/context.ts';
-import { formField } from '../http/form.ts';
 import type { Csrf } from '../http/csrf.ts';
 import { IdpError } from '../http/errors.ts';
-import { translate, type MessageKey } from '../http/i18n.ts';
+import { checkFormToken, formField, formParser } from '../http/form.ts';
+import { clockTime, translate, type MessageKey } from '../http/i18n.ts';
 import type { Renderer } from '../http/render.ts';
 import type { AuthenticationStore } from '../store/authentications.ts';
 import type { Flow, FlowProtocol, FlowRegistry } from './flow.ts';
+import { factorRefusal, timeLeft } from './messages.ts';
 import { flowProgress, loginOutcome } from './progress.ts';
 
 export interface InteractionDeps {
   flows: FlowRegistry;
   passwordLogin: PasswordLogin;
-  factors: TotpFactors;
+  /** The second-factor kinds on offer; the chooser, the flow and the answers dispatch on them. */
+  factors: FactorRegistry;
   authentications: AuthenticationStore;
   csrf: Csrf;
   render: Renderer;
@@ -31,47 +31,78 @@ export interface InteractionDeps {
   flowTtlSeconds: number;
 }
 
-interface Loaded {
+/** The login a request belongs to, under `ctx.state.interaction` (set by `loadFlow`). */
+interface Interaction {
   flow: Flow;
   protocol: FlowProtocol;
   /** What this login has proven so far, beside the session. */
   proven: SessionAuthentication | undefined;
 }
 
-/** Page messages for each way a code can fail. */
-const CODE_MESSAGES: Readonly<Record<CodeFailure, MessageKey>> = {
-  malformed: 'code.malformed',
-  invalid: 'code.invalid',
-  replayed: 'code.replayed',
-  locked: 'code.locked',
-  not_found: 'code.not_found',
-};
+const interaction = (ctx: Context) => (ctx.state as { interaction: Interaction }).interaction;
+
+/** A posted answer's factor: the user's own, with its kind and the user's other factors. */
+interface PostedFactor {
+  accountId: string;
+  factor: SecondFactor;
+  kind: FactorKind;
+  factors: SecondFactor[];
+}
+
+/** What the code page shows beside the factor. */
+interface CodePageExtra {
+  error?: string;
+  notice?: string;
+  /** After a wrong code, for a kind that can resynchronise. */
+  offerResync?: boolean;
+}
+
+/** What the waiting page shows beside the factor: the challenge while it waits, and why not. */
+interface WaitPageExtra {
+  challenge?: Challenge | undefined;
+  error?: string;
+  notice?: string;
+}
 
 /**
- * The login pages (ARCHITECTURE.md, "A login, step by step", 2–5): password, second-factor
- * chooser, code, resynchronisation, and the page for a user without a second factor. Each
- * route loads the flow, checks the form, acts, and hands over to `continueFlow`, which asks
- * for whatever is still missing or finishes. Nothing here knows OIDC or SAML.
+ * The login pages (ARCHITECTURE.md, "A login, step by step", 2–5): password, the second-factor
+ * chooser, the code page or the waiting page of the chosen factor's kind, and the page for a
+ * user without a second factor. Each route loads the flow, checks the form, acts, and hands
+ * over to `continueFlow`, which asks for whatever is still missing or finishes. Nothing here
+ * knows OIDC or SAML, nor any one kind of second factor.
  */
 export function createInteractionRouter(deps: InteractionDeps): Router {
   const router = new Router();
-  const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  const forms = formParser();
   const nowSeconds = () => Math.floor(deps.now() / 1000);
+  const text = (ctx: Context, key: MessageKey, values?: Record<string, string>) => translate(requestState(ctx).language, key, values);
   const paths = (flow: Flow) => {
     const base = `${deps.basePath}/interaction/${flow.uid}`;
-    return { base, login: `${base}/login`, code: `${base}/code`, resync: `${base}/resync`, cancel: `${base}/cancel`, choose: `${base}/choose` };
+    return {
+      base,
+      login: `${base}/login`,
+      code: `${base}/code`,
+      challenge: `${base}/challenge`,
+      resync: `${base}/resync`,
+      cancel: `${base}/cancel`,
+      choose: `${base}/choose`,
+    };
   };
 
-  const load = async (ctx: Context): Promise<Loaded> => {
+  /** The flow of `:uid` and what it has proven; an unknown or ended one is `interaction_expired`. */
+  async function loadFlow(ctx: Context, next: Next) {
     const loaded = await deps.flows.load(ctx, ctx.params.uid as string);
     if (!loaded) throw new IdpError('interaction_expired');
     requestState(ctx).formTargets = loaded.flow.returnOrigin ? [loaded.flow.returnOrigin] : [];
-    return { ...loaded, proven: await deps.authentications.forFlow(loaded.flow.uid) };
-  };
+    (ctx.state as { interaction: Interaction }).interaction = { ...loaded, proven: await deps.authentications.forFlow(loaded.flow.uid) };
+    return next();
+  }
 
-  const checkForm = (ctx: Context, flow: Flow) => deps.csrf.verify(ctx, `interaction:${flow.uid}`, formField(ctx, '_csrf'));
-
-  const text = (ctx: Context, key: MessageKey, values?: Record<string, string>) => translate(requestState(ctx).language, key, values);
+  /** A posted form carries this flow's CSRF token and comes from our origin. */
+  async function checkForm(ctx: Context, next: Next) {
+    checkFormToken(ctx, deps.csrf, `interaction:${interaction(ctx).flow.uid}`);
+    return next();
+  }
 
   /** What every page of a flow shows. */
   const pageBase = (flow: Flow) => ({
@@ -80,148 +111,217 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     cancelAction: paths(flow).cancel,
   });
 
-  const showLogin = (ctx: Context, flow: Flow, extra: { error?: string; username?: string } = {}) => {
-    deps.render(ctx, 'login', { ...pageBase(flow), action: paths(flow).login, username: extra.username ?? '', error: extra.error });
+  /** "Use another device", when there is another. */
+  const chooseHref = (flow: Flow, factors: SecondFactor[]) => (factors.length > 1 ? paths(flow).choose : undefined);
+
+  /** The registered kind of a listed factor (the registry lists only those). */
+  const kindOf = (factor: SecondFactor) => {
+    const kind = deps.factors.get(factor.kind);
+    if (!kind) throw new IdpError('server_error', { detail: `factor ${factor.id} is of no registered kind (${factor.kind})` });
+    return kind;
   };
 
-  const showCode = (ctx: Context, flow: Flow, factor: SecondFactor, factors: SecondFactor[], extra: { error?: string; notice?: string; offerResync?: boolean } = {}) => {
+  function loginPage(ctx: Context, extra: { error?: string; username?: string } = {}) {
+    const { flow } = interaction(ctx);
+    deps.render(ctx, 'login', { ...pageBase(flow), action: paths(flow).login, username: extra.username ?? '', error: extra.error });
+  }
+
+  function chooserPage(ctx: Context, factors: SecondFactor[]) {
+    const { flow } = interaction(ctx);
+    deps.render(ctx, 'choose-factor', {
+      ...pageBase(flow),
+      factors: factors.map((factor) => ({
+        ...factor,
+        href: `${paths(flow).choose}/${factor.id}`,
+        lastUsed: factor.lastUsedAt ? factor.lastUsedAt.toLocaleDateString('da-DK', { timeZone: 'Europe/Copenhagen' }) : undefined,
+        locked: Boolean(factor.lockedUntil),
+      })),
+    });
+  }
+
+  function codePage(ctx: Context, factor: SecondFactor, factors: SecondFactor[], extra: CodePageExtra = {}) {
+    const { flow } = interaction(ctx);
     deps.render(ctx, 'code', {
       ...pageBase(flow),
       factor,
       codeAction: paths(flow).code,
       resyncAction: paths(flow).resync,
-      chooseHref: factors.length > 1 ? paths(flow).choose : undefined,
+      chooseHref: chooseHref(flow, factors),
       ...extra,
     });
-  };
+  }
 
-  const formatTime = (ctx: Context, date: Date) =>
-    date.toLocaleTimeString(requestState(ctx).language === 'da' ? 'da-DK' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Copenhagen' });
-
-  const codeError = (ctx: Context, reason: CodeFailure, lockedUntil?: Date) =>
-    lockedUntil ? text(ctx, 'code.lockedUntil', { time: formatTime(ctx, lockedUntil) }) : text(ctx, CODE_MESSAGES[reason]);
+  function waitPage(ctx: Context, factor: SecondFactor, factors: SecondFactor[], extra: WaitPageExtra = {}) {
+    const { flow } = interaction(ctx);
+    const { language } = requestState(ctx);
+    const { challenge } = extra;
+    deps.render(ctx, 'wait', {
+      ...pageBase(flow),
+      factor,
+      error: extra.error,
+      notice: extra.notice,
+      intro: text(ctx, 'wait.intro', { name: factor.name }),
+      challenge: challenge && {
+        id: challenge.id,
+        code: challenge.code,
+        number: challenge.number,
+        expires: text(ctx, 'wait.expires', { time: clockTime(language, challenge.expiresAt), left: timeLeft(challenge.expiresAt.getTime(), deps.now()) }),
+      },
+      continueAction: paths(flow).challenge,
+      // Starting the factor again sends a new challenge.
+      sendAgainHref: `${paths(flow).choose}/${factor.id}`,
+      chooseHref: chooseHref(flow, factors),
+    });
+  }
 
   /** The account whose second factor is asked for: the one this login or the session proved. */
-  const accountOf = ({ flow, proven }: Loaded) => (proven ?? flow.requirements.authentication)?.accountId;
+  const accountOf = ({ flow, proven }: Interaction) => (proven ?? flow.requirements.authentication)?.accountId;
 
-  /** Asks for what the login still misses, or finishes it. */
-  const continueFlow = async (ctx: Context, loaded: Loaded, choice?: string) => {
-    const { flow, protocol } = loaded;
-    const { authentication, decision } = flowProgress({ flow, proven: loaded.proven, now: nowSeconds() });
-    if (decision.password || !authentication) return showLogin(ctx, flow);
-    if (decision.secondFactor) {
-      const factors = await deps.factors.listForUser(authentication.accountId);
-      if (!factors.length) {
-        return deps.render(ctx, 'no-factor', { ...pageBase(flow), selfserviceHref: `${deps.basePath}/selfservice` });
-      }
-      const chosen = factors.find((factor) => factor.id === choice) ?? (factors.length === 1 ? factors[0] : undefined);
-      if (!chosen) {
-        return deps.render(ctx, 'choose-factor', {
-          ...pageBase(flow),
-          factors: factors.map((factor) => ({
-            ...factor,
-            href: `${paths(flow).choose}/${factor.id}`,
-            lastUsed: factor.lastUsedAt ? factor.lastUsedAt.toLocaleDateString('da-DK', { timeZone: 'Europe/Copenhagen' }) : undefined,
-            locked: Boolean(factor.lockedUntil),
-          })),
-        });
-      }
-      return showCode(ctx, flow, chosen, factors);
+  /** Asks for what the login still misses, or finishes it. `choice`: the factor the user picked. */
+  async function continueFlow(ctx: Context, choice?: string) {
+    const { flow, protocol, proven } = interaction(ctx);
+    const { authentication, decision } = flowProgress({ flow, proven, now: nowSeconds() });
+    if (decision.password || !authentication) return loginPage(ctx);
+    if (!decision.secondFactor) return protocol.complete(ctx, flow, loginOutcome(authentication, flow, nowSeconds()));
+    const factors = await deps.factors.listForUser(authentication.accountId);
+    if (!factors.length) {
+      return deps.render(ctx, 'no-factor', { ...pageBase(flow), selfserviceHref: `${deps.basePath}/selfservice` });
     }
-    return protocol.complete(ctx, flow, loginOutcome(authentication, flow, nowSeconds()));
-  };
+    const chosen = factors.find((factor) => factor.id === choice) ?? (factors.length === 1 ? factors[0] : undefined);
+    if (!chosen) return chooserPage(ctx, factors);
+    return startFactor(ctx, authentication.accountId, chosen, factors);
+  }
 
-  router.get('/interaction/:uid', async (ctx) => {
-    const loaded = await load(ctx);
-    if (!loaded.flow.needsLogin) return loaded.protocol.proceed(ctx, loaded.flow);
-    return continueFlow(ctx, loaded);
-  });
+  /** Starts the chosen factor as its kind says: the code page, or a challenge and the waiting page. */
+  async function startFactor(ctx: Context, accountId: string, factor: SecondFactor, factors: SecondFactor[]) {
+    const { flow } = interaction(ctx);
+    const started = await kindOf(factor).start({
+      userId: accountId,
+      factor,
+      flow: { uid: flow.uid, clientId: flow.clientId, clientName: flow.clientName },
+      context: actContext(ctx, accountId, flow),
+    });
+    if (started.type === 'challenge') return waitPage(ctx, factor, factors, { challenge: started.challenge });
+    return codePage(ctx, factor, factors);
+  }
 
-  router.get('/interaction/:uid/choose', async (ctx) => continueFlow(ctx, await load(ctx), ''));
+  /** Records the second factor this login proved (its kind's `amr`) and goes on. */
+  async function factorProven(ctx: Context, kind: FactorKind) {
+    const current = interaction(ctx);
+    const { authentication } = flowProgress({ flow: current.flow, proven: current.proven, now: nowSeconds() });
+    const proven: SessionAuthentication = {
+      ...(authentication as SessionAuthentication),
+      secondFactorAt: nowSeconds(),
+      secondFactorAmr: [...kind.amr],
+    };
+    await deps.authentications.saveForFlow(current.flow.uid, proven, deps.flowTtlSeconds);
+    current.proven = proven;
+    return continueFlow(ctx);
+  }
 
-  router.get('/interaction/:uid/choose/:factor', async (ctx) => continueFlow(ctx, await load(ctx), ctx.params.factor));
+  /** A posted answer's factor, if the form names one of the user's; else undefined. */
+  async function postedFactor(ctx: Context): Promise<PostedFactor | undefined> {
+    const accountId = accountOf(interaction(ctx));
+    const factors = accountId ? await deps.factors.listForUser(accountId) : [];
+    const factor = factors.find((candidate) => candidate.id === formField(ctx, 'factor'));
+    if (!accountId || !factor) return undefined;
+    return { accountId, factor, kind: kindOf(factor), factors };
+  }
 
-  router.post('/interaction/:uid/login', forms, async (ctx) => {
-    const loaded = await load(ctx);
-    const { flow } = loaded;
-    checkForm(ctx, flow);
+  async function resume(ctx: Context) {
+    const { flow, protocol } = interaction(ctx);
+    if (!flow.needsLogin) return protocol.proceed(ctx, flow);
+    return continueFlow(ctx);
+  }
+
+  async function showChooser(ctx: Context) {
+    return continueFlow(ctx, '');
+  }
+
+  async function chooseFactor(ctx: Context) {
+    return continueFlow(ctx, ctx.params.factor);
+  }
+
+  async function checkPassword(ctx: Context) {
+    const { flow } = interaction(ctx);
     const username = formField(ctx, 'username').trim();
     const password = formField(ctx, 'password');
-    if (!username || !password) return showLogin(ctx, flow, { username, error: text(ctx, 'login.missing') });
+    if (!username || !password) return loginPage(ctx, { username, error: text(ctx, 'login.missing') });
 
     const outcome = await deps.passwordLogin.login({ username, password, ip: ctx.ip, clientId: flow.clientId, requestId: requestState(ctx).requestId });
-    if (!outcome.ok) return showLogin(ctx, flow, { username, error: text(ctx, 'login.failed') });
+    if (!outcome.ok) return loginPage(ctx, { username, error: text(ctx, 'login.failed') });
 
     const proven: SessionAuthentication = { accountId: outcome.user.id, passwordAt: nowSeconds() };
     await deps.authentications.saveForFlow(flow.uid, proven, deps.flowTtlSeconds);
-    const next = { ...loaded, proven };
+    interaction(ctx).proven = proven;
     // The second-factor page gets its own URL (post, redirect, get), so a reload asks nothing twice.
     if (flowProgress({ flow, proven, now: nowSeconds() }).decision.secondFactor) {
       ctx.status = 303;
       return ctx.redirect(paths(flow).base);
     }
-    return continueFlow(ctx, next);
-  });
+    return continueFlow(ctx);
+  }
 
-  /** A posted second-factor form: its flow, and the user's factor it names (if it is theirs). */
-  const postedFactor = async (ctx: Context) => {
-    const loaded = await load(ctx);
-    checkForm(ctx, loaded.flow);
-    const accountId = accountOf(loaded);
-    const factors = accountId ? await deps.factors.listForUser(accountId) : [];
-    const factor = factors.find((candidate) => candidate.id === formField(ctx, 'factor'));
-    return { loaded, flow: loaded.flow, accountId, factors, factor };
-  };
-
-  router.post('/interaction/:uid/code', forms, async (ctx) => {
-    const { loaded, flow, accountId, factors, factor } = await postedFactor(ctx);
-    if (!accountId || !factor) return continueFlow(ctx, loaded);
-
-    const result = await deps.factors.verify({ userId: accountId, factorId: factor.id, code: formField(ctx, 'code'), context: actContext(ctx, accountId, flow) });
-    if (!result.ok) {
-      return showCode(ctx, flow, factor, factors, { error: codeError(ctx, result.reason, result.lockedUntil), offerResync: result.reason === 'invalid' });
-    }
-    const { authentication } = flowProgress({ flow, proven: loaded.proven, now: nowSeconds() });
-    const proven: SessionAuthentication = {
-      ...(authentication as SessionAuthentication),
-      secondFactorAt: nowSeconds(),
-      secondFactorAmr: result.amr,
-    };
-    await deps.authentications.saveForFlow(flow.uid, proven, deps.flowTtlSeconds);
-    return continueFlow(ctx, { ...loaded, proven });
-  });
-
-  router.post('/interaction/:uid/resync', forms, async (ctx) => {
-    const { loaded, flow, accountId, factors, factor } = await postedFactor(ctx);
-    if (!accountId || !factor) return continueFlow(ctx, loaded);
-
-    const result = await deps.factors.resync({
-      tokenId: factor.id,
-      userId: accountId,
-      code1: formField(ctx, 'code1'),
-      code2: formField(ctx, 'code2'),
-      context: actContext(ctx, accountId, flow),
+  async function verifyCode(ctx: Context) {
+    const posted = await postedFactor(ctx);
+    if (!posted) return continueFlow(ctx);
+    const { accountId, factor, kind, factors } = posted;
+    const result = await kind.verify({ userId: accountId, factorId: factor.id, answer: { code: formField(ctx, 'code') }, context: actContext(ctx, accountId, interaction(ctx).flow) });
+    if (result.ok) return factorProven(ctx, kind);
+    return codePage(ctx, factor, factors, {
+      error: factorRefusal(requestState(ctx).language, result),
+      offerResync: result.reason === 'invalid' && Boolean(kind.resync),
     });
-    if (result.ok) return showCode(ctx, flow, factor, factors, { notice: text(ctx, 'resync.done') });
-    const error = result.reason === 'invalid' ? text(ctx, 'resync.failed') : codeError(ctx, result.reason, result.lockedUntil);
-    return showCode(ctx, flow, factor, factors, { error, offerResync: result.reason === 'invalid' });
-  });
+  }
 
-  router.post('/interaction/:uid/cancel', forms, async (ctx) => {
-    const { flow, protocol } = await load(ctx);
-    checkForm(ctx, flow);
+  /** The waiting page's "continue": accepted once the device approved the challenge. */
+  async function verifyChallenge(ctx: Context) {
+    const posted = await postedFactor(ctx);
+    if (!posted) return continueFlow(ctx);
+    const { accountId, factor, kind, factors } = posted;
+    const answer = { challengeId: formField(ctx, 'challenge') };
+    const result = await kind.verify({ userId: accountId, factorId: factor.id, answer, context: actContext(ctx, accountId, interaction(ctx).flow) });
+    if (result.ok) return factorProven(ctx, kind);
+    const message = factorRefusal(requestState(ctx).language, result);
+    // Still waiting is no error: the same challenge again, with a reminder.
+    if (result.reason === 'pending') return waitPage(ctx, factor, factors, { challenge: result.challenge, notice: message });
+    return waitPage(ctx, factor, factors, { error: message });
+  }
+
+  /** Two codes in a row find a drifted factor's clock, for kinds that can resynchronise. */
+  async function resynchronise(ctx: Context) {
+    const posted = await postedFactor(ctx);
+    if (!posted?.kind.resync) return continueFlow(ctx);
+    const { accountId, factor, factors } = posted;
+    const codes: [string, string] = [formField(ctx, 'code1'), formField(ctx, 'code2')];
+    const result = await posted.kind.resync({ userId: accountId, factorId: factor.id, codes, context: actContext(ctx, accountId, interaction(ctx).flow) });
+    if (result.ok) return codePage(ctx, factor, factors, { notice: text(ctx, 'resync.done') });
+    const error = result.reason === 'invalid' ? text(ctx, 'resync.failed') : factorRefusal(requestState(ctx).language, result);
+    return codePage(ctx, factor, factors, { error, offerResync: result.reason === 'invalid' });
+  }
+
+  async function cancel(ctx: Context) {
+    const { flow, protocol } = interaction(ctx);
     // A user without a second factor cancels a login that required one: OpenID Connect's
     // "Unmet Authentication Requirements" error tells the relying party why.
     const error = formField(ctx, 'reason') === 'no_factor'
       ? { error: 'unmet_authentication_requirements', description: 'the user has no second factor for the requested level' }
       : { error: 'access_denied', description: 'the user cancelled the login' };
     await protocol.fail(ctx, flow, error);
-  });
+  }
 
+  router.get('/interaction/:uid', loadFlow, resume);
+  router.get('/interaction/:uid/choose', loadFlow, showChooser);
+  router.get('/interaction/:uid/choose/:factor', loadFlow, chooseFactor);
+  router.post('/interaction/:uid/login', forms, loadFlow, checkForm, checkPassword);
+  router.post('/interaction/:uid/code', forms, loadFlow, checkForm, verifyCode);
+  router.post('/interaction/:uid/challenge', forms, loadFlow, checkForm, verifyChallenge);
+  router.post('/interaction/:uid/resync', forms, loadFlow, checkForm, resynchronise);
+  router.post('/interaction/:uid/cancel', forms, loadFlow, checkForm, cancel);
   return router;
 }
 
-
-function actContext(ctx: Context, accountId: string, flow: Flow) {
+/** Who answers, for the factor kinds' audit events. */
+function actContext(ctx: Context, accountId: string, flow: Flow): ActContext {
   return { actor: `user:${accountId}`, ip: ctx.ip, clientId: flow.clientId, requestId: requestState(ctx).requestId };
 }

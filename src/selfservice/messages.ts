@@ -3,12 +3,7 @@
  * the one map from each refusal to its words, so the router only passes the result on.
  */
 import type { BindResult, ConfirmResult } from '../factors/totp-factors.ts';
-import { translate, type Language, type MessageKey } from '../http/i18n.ts';
-
-/** A lock's end as employees read a clock in Denmark (`14:05`), whatever the server's zone. */
-function clockTime(language: Language, date: Date): string {
-  return date.toLocaleTimeString(language === 'da' ? 'da-DK' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Copenhagen' });
-}
+import { clockTime, translate, type Language, type MessageKey } from '../http/i18n.ts';
 
 const CODE_MESSAGES = {
   malformed: 'code.malformed',

@@ -1,4 +1,3 @@
-import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { ClientMetadata } from 'oidc-provider';
@@ -8,10 +7,11 @@ import type { AccessPasses } from '../auth/access-passes.ts';
 import { decideFactorChange, type FactorChangeAuthority } from '../auth/factor-change.ts';
 import { ACR_VALUES, levelOfAcr } from '../auth/levels.ts';
 import type { FirstFactorEnrolment } from '../config/index.ts';
-import type { ActContext, AuthenticatorEnrolment, TotpFactors } from '../factors/totp-factors.ts';
+import type { ActContext, FactorRegistry } from '../factors/factor.ts';
+import type { AuthenticatorEnrolment, TotpFactors } from '../factors/totp-factors.ts';
 import { requestState } from '../http/context.ts';
-import { formField } from '../http/form.ts';
 import type { Csrf } from '../http/csrf.ts';
+import { checkFormToken, formField, formParser } from '../http/form.ts';
 import { IdpError } from '../http/errors.ts';
 import { translate, type MessageKey } from '../http/i18n.ts';
 import { createOwnClient } from '../http/own-client.ts';
@@ -55,7 +55,10 @@ export interface SelfServiceDeps {
   basePath: string;
   render: Renderer;
   csrf: Csrf;
-  factors: TotpFactors;
+  /** Every kind of second factor: the employee's list, and whether they have one at all. */
+  factors: FactorRegistry;
+  /** Binding code viewers and enrolling authenticator apps. */
+  totp: TotpFactors;
   users: UserRepository;
   sessions: PortalSessions;
   accessPasses: AccessPasses;
@@ -82,7 +85,7 @@ export interface SelfServiceDeps {
  */
 export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
   const router = new Router({ prefix: '/selfservice' });
-  const forms = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  const forms = formParser();
   const rp = createOwnClient({ issuer: deps.issuer, clientId: SELFSERVICE_CLIENT_ID, path: '/selfservice' });
   const home = `${deps.basePath}/selfservice`;
   const cookieOptions = (ctx: Context) => ({ httpOnly: true, sameSite: 'lax' as const, signed: true, secure: ctx.secure, path: home });
@@ -113,7 +116,7 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
 
   /** A posted form carries this session's CSRF token and comes from our origin. */
   async function checkForm(ctx: Context, next: Next) {
-    deps.csrf.verify(ctx, `selfservice:${portal(ctx).session.id}`, formField(ctx, '_csrf'));
+    checkFormToken(ctx, deps.csrf, `selfservice:${portal(ctx).session.id}`);
     return next();
   }
 
@@ -223,7 +226,7 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
     const serial = formField(ctx, 'serial');
     const again = (error: string) => deps.render(ctx, 'selfservice-code-viewer', { csrf: csrfToken(session), name, serial, error });
     if (!name) return again(text(ctx, 'ss.nameMissing'));
-    const result = await deps.factors.bindCodeViewer({ userId: user.id, serial, name, code: formField(ctx, 'code'), context: acting(ctx) });
+    const result = await deps.totp.bindCodeViewer({ userId: user.id, serial, name, code: formField(ctx, 'code'), context: acting(ctx) });
     if (result.ok) return added(ctx, result.token.id);
     return again(bindRefusal(requestState(ctx).language, result));
   }
@@ -248,15 +251,15 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
     const { user } = portal(ctx);
     const name = formField(ctx, 'name').trim();
     if (!name) return showAuthenticator(ctx, undefined, text(ctx, 'ss.nameMissing'));
-    await showAuthenticator(ctx, await deps.factors.startAuthenticator({ userId: user.id, username: user.username, name, issuerName: deps.issuerName }));
+    await showAuthenticator(ctx, await deps.totp.startAuthenticator({ userId: user.id, username: user.username, name, issuerName: deps.issuerName }));
   }
 
   async function confirmAuthenticator(ctx: Context) {
     const { user } = portal(ctx);
     const id = formField(ctx, 'id');
-    const result = await deps.factors.confirmAuthenticator({ userId: user.id, id, code: formField(ctx, 'code'), context: acting(ctx) });
+    const result = await deps.totp.confirmAuthenticator({ userId: user.id, id, code: formField(ctx, 'code'), context: acting(ctx) });
     if (result.ok) return added(ctx, id);
-    const pending = await deps.factors.pendingAuthenticator({ userId: user.id, id, username: user.username, issuerName: deps.issuerName });
+    const pending = await deps.totp.pendingAuthenticator({ userId: user.id, id, username: user.username, issuerName: deps.issuerName });
     await showAuthenticator(ctx, pending, confirmRefusal(requestState(ctx).language, result));
   }
 
