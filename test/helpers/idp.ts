@@ -7,7 +7,7 @@ import Koa from 'koa';
 import mount from 'koa-mount';
 import { pino } from 'pino';
 
-import { createIdp, type Idp } from '../../src/app.ts';
+import { createIdp, type Idp, type IdpOptions } from '../../src/app.ts';
 import { hashPassword } from '../../src/auth/password-hash.ts';
 import { configWith, type IdpConfig } from '../../src/config/index.ts';
 import type { DatabaseTarget } from '../../src/store/database.ts';
@@ -40,11 +40,21 @@ export interface RunningIdp {
   stop(): Promise<void>;
 }
 
+/** A suite's own differences from the default IdP. */
+export interface StartOptions {
+  mountPath?: string;
+  config?: Partial<IdpConfig>;
+  now?: () => number;
+  demo?: boolean;
+  /** Second-factor kinds beside the built-in ones (a fake challenge kind, say). */
+  extraFactorKinds?: IdpOptions['extraFactorKinds'];
+}
+
 /**
  * Starts an IdP on 127.0.0.1 with its own port, sharing `backing`. With `mountPath` it is
  * embedded in a host Koa app under that prefix, as an embedding application would.
  */
-export async function startIdp(backing: Backing, options: { mountPath?: string; config?: Partial<IdpConfig>; now?: () => number; demo?: boolean } = {}): Promise<RunningIdp> {
+export async function startIdp(backing: Backing, options: StartOptions = {}): Promise<RunningIdp> {
   const server: Server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -72,6 +82,7 @@ export async function startIdp(backing: Backing, options: { mountPath?: string; 
     redisKeyPrefix: backing.redisKeyPrefix,
     logger: pino({ level: 'debug' }, sink),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.extraFactorKinds ? { extraFactorKinds: options.extraFactorKinds } : {}),
     demo: options.demo ?? false,
   });
   let handler = idp.app.callback();
