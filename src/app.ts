@@ -12,6 +12,8 @@ import { createPasswordLogin } from './auth/password-login.ts';
 import type { IdpConfig } from './config/index.ts';
 import { deriveKey } from './crypto/derived-keys.ts';
 import { createDemoRouter } from './demo/router.ts';
+import { createDeviceApi } from './devices/router.ts';
+import { createDeviceService } from './devices/service.ts';
 import { assets } from './http/assets.ts';
 import { clientAddress } from './http/client-address.ts';
 import { requestContext } from './http/context.ts';
@@ -170,6 +172,18 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     maxFailures: config.factorLockout.maxFailures,
     now,
   });
+  const deviceService = createDeviceService({
+    devices: storage.devices,
+    pairingCodes: storage.pairingCodes,
+    users: storage.users,
+    audit: storage.audit,
+    store: storage.shortLived,
+    pairingKey: deriveKey(config.secretKey, 'pairing-code'),
+    argon2: config.argon2,
+    limits: config.factorLockout,
+    now,
+  });
+  const deviceApi = createDeviceApi({ issuer: config.issuer, service: deviceService, devices: storage.devices, store: storage.shortLived, now });
   const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, requirements })]);
   const csrf = createCsrf({ key: deriveKey(config.secretKey, 'csrf'), issuer: config.issuer });
 
@@ -197,6 +211,8 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   app.use(errorHandler(render));
   app.use(health.routes());
   app.use(assets(['idp.css']));
+  // Before oidc-provider's mount: every /api/device/v1/ path is answered here, in JSON.
+  app.use(deviceApi.middleware);
   app.use(createInteractionRouter({
     flows, passwordLogin, factors, authentications, csrf, render, basePath, now, flowTtlSeconds: TTL.Interaction,
   }).routes());
@@ -231,6 +247,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     async close() {
       clearInterval(keyCheck);
       clearInterval(cleanup);
+      deviceApi.streams.closeAll();
       await unsubscribe().catch(() => {});
       await storage.close();
     },

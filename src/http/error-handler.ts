@@ -1,13 +1,14 @@
 import type { Context, Middleware, Next } from 'koa';
 
 import { requestState } from './context.ts';
-import { IdpError } from './errors.ts';
+import { API_MESSAGES, IdpError } from './errors.ts';
 import type { Renderer } from './render.ts';
 
 /**
- * The one place errors become responses: a page for browsers, JSON for API callers. Only an
- * `IdpError`'s code and message key reach the client; everything else is logged with the
- * request id and shown as `server_error` with that id as the reference.
+ * The one place errors become responses: a page for browsers, JSON for API callers (every path
+ * under `/api/`, whatever it accepts, and whoever asks for JSON). Only an `IdpError`'s code, its
+ * explanation and public fields reach the client; everything else is logged with the request id
+ * and shown as `server_error` with that id as the reference.
  */
 export function errorHandler(render: Renderer): Middleware {
   return async (ctx: Context, next: Next) => {
@@ -19,9 +20,9 @@ export function errorHandler(render: Renderer): Middleware {
       const { log, requestId } = requestState(ctx);
       if (error.status >= 500) log.error({ err: error.cause ?? error, code: error.code }, 'request failed');
       else log.warn({ code: error.code, detail: error.detail }, 'request refused');
-      if (ctx.accepts('html', 'json') === 'json') {
+      if (ctx.path.startsWith('/api/') || ctx.accepts('html', 'json') === 'json') {
         ctx.status = error.status;
-        ctx.body = { error: error.code, request_id: requestId };
+        ctx.body = { ...error.fields, error: error.code, message: error.explanation ?? API_MESSAGES[error.code], request_id: requestId };
         return;
       }
       render(ctx, 'error', { code: error.code }, error.status);
