@@ -74,7 +74,11 @@ export function createDeviceApi(options: { server: string; now?: () => number })
       response = await fetch(url, { method, headers, body: init.json === undefined ? undefined : body, signal: init.signal, redirect: 'error' });
     } catch (error) {
       if (init.signal?.aborted) throw error;
-      throw new ClientError('unreachable', `cannot reach ${url.origin}: ${reason(error)}`, { cause: error });
+      const why = reason(error);
+      // `unreachable`: nothing answered there at all (a wrong URL, the server down); otherwise
+      // something answered and the connection broke.
+      if (CANNOT_CONNECT.has(why)) throw new ClientError('unreachable', `cannot reach ${url.origin}: ${why}`, { cause: error });
+      throw new ClientError('connection_lost', `the connection to ${url.origin} broke: ${why}`, { cause: error });
     }
     if (!response.ok) throw await refusal(response);
     return response;
@@ -117,6 +121,9 @@ async function refusal(response: Response): Promise<ApiError> {
   }
   return new ApiError(response.status, { error: `http_${response.status}`, message: `the server answered ${response.status} ${response.statusText}`.trim() });
 }
+
+/** Node's codes for a connection that was never made. */
+const CANNOT_CONNECT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** fetch says "fetch failed"; the reason (ECONNREFUSED, a TLS error) is in its cause. */
 function reason(error: unknown): string {

@@ -35,16 +35,17 @@ type Outcome = { closed: string } | { lost: string };
 /**
  * Holds the event stream until the server sends `closed` (resolves with its reason: `revoked`,
  * `locked`, `unregistered`) or `signal` aborts (resolves with `aborted`). A lost connection is
- * opened again after the `retry` delay, with a fresh signature. Rejects when the first connection
- * fails (a wrong URL should say so, not wait forever) or the server refuses one (a 4xx other than
- * 429: the device is unknown, revoked or locked, and asking again changes nothing).
+ * opened again after the `retry` delay, with a fresh signature. Rejects when nothing answers the
+ * first connection (a wrong URL or a server that is down should say so, not wait forever), or
+ * the server refuses one (a 4xx other than 429: the device is unknown, revoked or locked, and
+ * asking again changes nothing).
  */
 export async function watchChallenges(options: WatchOptions): Promise<string> {
   const { signal } = options;
   const silenceTimeoutMs = options.silenceTimeoutMs ?? 45_000;
   let retryMs = options.retryMs ?? 3000;
   let lastEventId: string | undefined;
-  let connected = false;
+  let first = true;
 
   /** One connection, from the signed request until it ends. */
   async function connect(): Promise<Outcome> {
@@ -65,7 +66,6 @@ export async function watchChallenges(options: WatchOptions): Promise<string> {
       const response = await options.api.openEvents(options.identity, { signal: connection.signal, lastEventId });
       const type = response.headers.get('content-type') ?? '';
       if (!type.startsWith('text/event-stream')) throw new ClientError('protocol', `the event stream answered with ${type || 'no content type'}, not text/event-stream`);
-      connected = true;
       if (!response.body) return { lost: 'the server sent no body' };
       const parser = createSseParser({ lastEventId });
       for await (const chunk of response.body) {
@@ -81,9 +81,11 @@ export async function watchChallenges(options: WatchOptions): Promise<string> {
     } catch (error) {
       if (signal.aborted) return { lost: 'aborted' };
       if (silent) return { lost: `nothing heard for ${silenceTimeoutMs / 1000} s` };
-      if (!connected || (error instanceof ApiError && error.status !== 429 && error.status < 500)) throw error;
+      if (error instanceof ApiError && error.status !== 429 && error.status < 500) throw error;
+      if (first && error instanceof ClientError && error.code === 'unreachable') throw error;
       return { lost: error instanceof ClientError ? error.message : describe(error) };
     } finally {
+      first = false;
       clearTimeout(timer);
       signal.removeEventListener('abort', abort);
       connection.abort();

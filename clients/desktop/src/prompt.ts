@@ -1,6 +1,6 @@
 // Asking the person: a PIN typed at the terminal is not echoed. Without a terminal (a pipe, a
 // test), answers are read line by line from stdin instead, with no prompt hidden from anyone.
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 
 import { ClientError } from './errors.ts';
 
@@ -32,19 +32,23 @@ export interface Prompter {
 export function createPrompter(input: Input, output: Sink, signal: AbortSignal): Prompter {
   if (isTerminal(input)) return terminalPrompter(input, output, signal);
   // Opened at the first question, so `--pin-stdin` (readFirstLine) has stdin to itself otherwise.
+  let reader: Interface | undefined;
   let lines: AsyncIterator<string> | undefined;
   return {
     terminal: false,
     async ask(question) {
       output.write(question);
-      lines ??= createInterface({ input, crlfDelay: Infinity })[Symbol.asyncIterator]();
+      reader ??= createInterface({ input, crlfDelay: Infinity });
+      lines ??= reader[Symbol.asyncIterator]();
       const line = await unlessAborted(lines.next(), signal);
       output.write('\n');
       if (line.done) throw new ClientError('cancelled', 'stdin ended before an answer');
       return line.value;
     },
     close() {
-      void lines?.return?.();
+      // Closing the interface stops reading stdin, which would otherwise keep the process alive.
+      reader?.close();
+      input.pause();
     },
   };
 }
