@@ -10,6 +10,7 @@ import { issueAccessPass } from './commands/access-pass.ts';
 import { addClient, listClients, removeClient } from './commands/client.ts';
 import { rotateKeys } from './commands/keys.ts';
 import { migrate } from './commands/migrate.ts';
+import { issuePairingCode, listDevices, revokeDevice, unlockDevice } from './commands/device.ts';
 import { assignToken, importTokens, listTokens, markToken, resetToken, resyncToken, unlockToken } from './commands/tokens.ts';
 import { addUser, listUsers, lockUser, setUserPassword, unlockUser } from './commands/user.ts';
 import { CliError, toCliError, UsageError } from './errors.ts';
@@ -43,6 +44,8 @@ interface CommandContext {
 interface Command {
   /** Names of the positional arguments, all required. */
   args: readonly string[];
+  /** Names of positional arguments that may follow the required ones. */
+  optionalArgs?: readonly string[];
   options: ParseArgsOptionsConfig;
   /** Whether it uses Redis; the others get the in-process store, so a Redis outage cannot slow them. */
   shortLived?: true;
@@ -206,6 +209,30 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     options: {},
     run: ([serial], _values, { storage, out }) => unlockToken({ storage }, { serial: serial as string }, out),
   },
+  'device pair': {
+    args: ['username'],
+    options: { kind: { type: 'string' } },
+    run: ([username], values, { config, storage, out }) =>
+      issuePairingCode({ storage, config }, { username: username as string, kind: str(values, 'kind') }, out),
+  },
+  'device list': {
+    args: [],
+    optionalArgs: ['username'],
+    options: {},
+    run: ([username], _values, { config, storage, out }) => listDevices({ storage, config }, { username }, out),
+  },
+  'device revoke': {
+    args: ['id'],
+    options: {},
+    // Tells open event streams on every node (Redis pub/sub, or the embedded server's memory).
+    shortLived: true,
+    run: ([id], _values, { config, storage, out }) => revokeDevice({ storage, config }, { id: id as string }, out),
+  },
+  'device unlock': {
+    args: ['id'],
+    options: {},
+    run: ([id], _values, { config, storage, out }) => unlockDevice({ storage, config }, { id: id as string }, out),
+  },
 };
 
 const GROUPS = new Set(Object.keys(COMMANDS).filter((name) => name.includes(' ')).map((name) => name.split(' ')[0]));
@@ -261,7 +288,8 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
   if (help || parsed.values.help) return { help: commandHelp(name) };
   const { positionals } = parsed;
   if (positionals.length < command.args.length) throw new UsageError(`missing <${command.args[positionals.length]}>`, name);
-  if (positionals.length > command.args.length) throw new UsageError(`unexpected argument "${positionals[command.args.length]}"`, name);
+  const most = command.args.length + (command.optionalArgs?.length ?? 0);
+  if (positionals.length > most) throw new UsageError(`unexpected argument "${positionals[most]}"`, name);
   return { name, command, args: positionals, values: parsed.values, json: json || parsed.values.json === true };
 }
 

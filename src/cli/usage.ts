@@ -112,6 +112,23 @@ export const COMMAND_HELP: Readonly<Record<string, { synopsis: string; descripti
     synopsis: 'tokens unlock <serial>',
     description: 'Lift a code viewer\'s lock after wrong codes, clearing its counters.',
   },
+  'device pair': {
+    synopsis: 'device pair <username> --kind desktop|app',
+    description: 'Issue a pairing code for a new desktop client or app of an employee you have identified: shown once, single use, for 15 minutes.',
+    options: ['--kind desktop|app   the kind of device it pairs (required)'],
+  },
+  'device list': {
+    synopsis: 'device list [<username>]',
+    description: 'List desktop clients and apps, of one employee or all: id, employee, kind, name, status, lock, when added and last used (never a key or PIN).',
+  },
+  'device revoke': {
+    synopsis: 'device revoke <id>',
+    description: 'Revoke a device for good: it can sign nothing more, and its open event streams end at once on every node.',
+  },
+  'device unlock': {
+    synopsis: 'device unlock <id>',
+    description: 'Lift a device\'s lock after wrong PINs, clearing its counters.',
+  },
 };
 
 const COMMON = [
