@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 
-import { chooseLanguage } from './i18n.ts';
+import { chooseLanguage, translate, type MessageKey } from './i18n.ts';
 
 describe('page language', () => {
   it('is Danish by default', () => {
@@ -17,5 +17,10 @@ describe('page language', () => {
   it('lets an explicit choice win over the browser', () => {
     expect(chooseLanguage({ chosen: 'en', acceptLanguage: 'da' })).to.equal('en');
     expect(chooseLanguage({ chosen: 'klingon', acceptLanguage: 'en' })).to.equal('en');
+  });
+
+  it('shows the key of a word it does not have (a factor kind registered without its words), rather than failing', () => {
+    expect(translate('da', 'factor.kind.test_push' as MessageKey)).to.equal('factor.kind.test_push');
+    expect(translate('en', 'factor.kind.code_viewer')).to.equal('Code viewer');
   });
 });
