@@ -1,0 +1,95 @@
+import { expect } from 'chai';
+
+import { hashPassword } from '../auth/password-hash.ts';
+import type { AuditEvent, AuditLog } from '../store/audit.ts';
+import type { DeviceChanges, DeviceRecord, DeviceRepository } from '../store/devices.ts';
+import { createMemoryStore } from '../store/short-lived/memory.ts';
+import { createDeviceService, effectiveStatus } from './service.ts';
+
+const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
+const LIMITS = { maxFailures: 5, baseSeconds: 300, maxSeconds: 86400 };
+// Cheap argon2id for a unit test; the parameters are stored in the hash.
+const ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+
+describe('effectiveStatus', () => {
+  it('keeps a running lock, and reads a lock that ran out as active', () => {
+    const until = new Date(NOW + 1000);
+    expect(effectiveStatus({ device: { status: 'locked', lockedUntil: until }, now: new Date(NOW) })).to.deep.equal({ status: 'locked', lockedUntil: until });
+    expect(effectiveStatus({ device: { status: 'locked', lockedUntil: until }, now: new Date(NOW + 1000) })).to.deep.equal({ status: 'active' });
+    expect(effectiveStatus({ device: { status: 'revoked', lockedUntil: until }, now: new Date(NOW) })).to.deep.equal({ status: 'revoked' });
+  });
+});
+
+describe('checkPin', () => {
+  /** One device in memory behind the repository's row lock, and what was audited and published. */
+  async function setUp(status: DeviceRecord['status'] = 'active') {
+    let clock = NOW;
+    const device: DeviceRecord = {
+      id: '6f1c2a4e-8d0b-4c55-9a7e-3b2d1f0e9c8a', userId: 'u1', kind: 'desktop', name: 'pc', publicKey: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' },
+      pinHash: await hashPassword('2580', ARGON2), status, pairingCodeId: null, pushSubscription: null, failureCount: 0, lockCount: 0,
+      lockedUntil: null, createdAt: new Date(NOW), pairedAt: new Date(NOW), lastUsedAt: null, revokedAt: null,
+    };
+    const audited: AuditEvent[] = [];
+    const store = createMemoryStore();
+    const published: string[] = [];
+    await store.subscribe(`device.${device.id}`, (message) => published.push(message));
+    const devices = {
+      async withDeviceLocked(id: string, work: (d: DeviceRecord | undefined, update: (c: DeviceChanges) => Promise<void>) => Promise<unknown>) {
+        return work(id === device.id ? { ...device } : undefined, async (changes) => void Object.assign(device, changes));
+      },
+    } as unknown as DeviceRepository;
+    const audit: AuditLog = { record: async (event) => void audited.push(event), list: async () => [] };
+    const service = createDeviceService({
+      devices, pairingCodes: {} as never, users: {} as never, audit, store, pairingKey: Buffer.alloc(32), argon2: ARGON2, limits: LIMITS, now: () => clock,
+    });
+    const check = (pin: string, id = device.id) => service.checkPin({ deviceId: id, pin, context: { actor: 'device' } });
+    return { device, audited, published, check, tick: (ms: number) => (clock += ms), close: () => store.close() };
+  }
+
+  it('accepts the right PIN and clears the count', async () => {
+    const { device, check, close } = await setUp();
+    device.failureCount = 3;
+    expect(await check('2580')).to.deep.equal({ ok: true });
+    expect(device).to.include({ failureCount: 0, lockCount: 0, lockedUntil: null, status: 'active' });
+    expect(device.lastUsedAt?.getTime()).to.equal(NOW);
+    await close();
+  });
+
+  it('counts wrong PINs with the tries left, and the fifth locks for 5 minutes, audited and announced', async () => {
+    const { device, audited, published, check, close } = await setUp();
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await check('9999'));
+    expect(results.slice(0, 4)).to.deep.equal([4, 3, 2, 1].map((triesLeft) => ({ ok: false, reason: 'wrong_pin', triesLeft })));
+    expect(results[4]).to.deep.equal({ ok: false, reason: 'locked', lockedUntil: new Date(NOW + 300_000) });
+    expect(device).to.include({ status: 'locked', failureCount: 0, lockCount: 1 });
+    expect(audited.map((event) => event.type)).to.deep.equal(['device.locked']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(published).to.deep.equal(['{"type":"closed","reason":"locked"}']);
+    // While locked even the right PIN is refused, and nothing more is counted.
+    expect(await check('2580')).to.deep.equal({ ok: false, reason: 'locked', lockedUntil: new Date(NOW + 300_000) });
+    await close();
+  });
+
+  it('after a lock ran out counts again, and the next lock lasts twice as long', async () => {
+    const { device, check, tick, close } = await setUp();
+    for (let i = 0; i < 5; i++) await check('9999');
+    tick(300_000);
+    expect(await check('9999')).to.deep.equal({ ok: false, reason: 'wrong_pin', triesLeft: 4 });
+    expect(device.status).to.equal('active');
+    for (let i = 0; i < 3; i++) await check('9999');
+    expect(await check('9999')).to.deep.equal({ ok: false, reason: 'locked', lockedUntil: new Date(NOW + 300_000 + 600_000) });
+    await close();
+  });
+
+  it('checks nothing on a device that is not in use', async () => {
+    for (const status of ['pending', 'revoked'] as const) {
+      const { device, check, close } = await setUp(status);
+      expect(await check('2580')).to.deep.equal({ ok: false, reason: 'unusable' });
+      expect(device.failureCount).to.equal(0);
+      await close();
+    }
+    const { check, close } = await setUp();
+    expect(await check('2580', '00000000-0000-4000-8000-000000000000')).to.deep.equal({ ok: false, reason: 'unusable' });
+    await close();
+  });
+});
