@@ -21,7 +21,7 @@ export interface ClientIo {
 /** Exit statuses: done; failed; the command line is wrong. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-export const USAGE = `usage: stepup-device <command> --state FILE [options]
+const USAGE = `usage: stepup-device <command> --state FILE [options]
 
   register --server URL --kind desktop|app --name NAME --pairing-code CODE [--pin-stdin] [--json]
       make a key, register it with the PIN, and pair with the code from IT
