@@ -31,9 +31,10 @@ export interface Challenge {
 
 /**
  * How a kind begins once the user picked one of its factors: `code` asks for a code on the
- * code page; `challenge` has sent a {@link Challenge} and shows the waiting page.
+ * code page; `challenge` has sent a {@link Challenge} and shows the waiting page; `refused`
+ * could send none (the device is locked, or the user has too many challenges waiting).
  */
-export type FactorStart = { type: 'code' } | { type: 'challenge'; challenge: Challenge };
+export type FactorStart = { type: 'code' } | { type: 'challenge'; challenge: Challenge } | { type: 'refused'; refusal: FactorRefusal };
 
 /**
  * Why an answer was not accepted; the login pages have one message for each.
@@ -41,9 +42,9 @@ export type FactorStart = { type: 'code' } | { type: 'challenge'; challenge: Cha
  * - `locked`: the factor is locked after wrong answers (`lockedUntil` says until when);
  * - `not_found`: no such factor or challenge of this user;
  * - `pending`: the challenge is not answered on the device yet; `rejected`: it was refused
- *   there; `expired`: it ran out.
+ *   there; `expired`: it ran out; `too_many_challenges`: the user has as many waiting as allowed.
  */
-export type FactorFailure = 'malformed' | 'invalid' | 'replayed' | 'locked' | 'not_found' | 'pending' | 'rejected' | 'expired';
+export type FactorFailure = 'malformed' | 'invalid' | 'replayed' | 'locked' | 'not_found' | 'pending' | 'rejected' | 'expired' | 'too_many_challenges';
 
 /** A refused answer. With `pending`, `challenge` is the challenge still waiting, to show again. */
 export interface FactorRefusal {
@@ -89,9 +90,10 @@ export interface FactorKind {
   start(input: { userId: string; factor: SecondFactor; flow: FactorFlow; context: ActContext }): Promise<FactorStart>;
   /**
    * Checks an answer: a typed `code`, or for a challenge kind the `challengeId` the waiting page
-   * posts, which is accepted once the device approved it. Counts failures and audits the outcome.
+   * posts, which is accepted once the device approved it, for the login (`flow`) it was sent
+   * for and no other. Counts failures and audits the outcome.
    */
-  verify(input: { userId: string; factorId: string; answer: { code?: string; challengeId?: string }; context: ActContext }): Promise<FactorVerifyResult>;
+  verify(input: { userId: string; factorId: string; answer: { code?: string; challengeId?: string }; flow: FactorFlow; context: ActContext }): Promise<FactorVerifyResult>;
   /**
    * Only for kinds whose codes follow a clock that can drift (TOTP): finds the factor's drift
    * from two codes in a row (RFC 6238 §6). The code page offers it after a wrong code.

@@ -7,6 +7,7 @@ import { createTotpKinds } from './totp-kinds.ts';
 const viewer: SecondFactor = { id: 'v1', kind: 'code_viewer', name: 'Kodeviser', lastUsedAt: null, lockedUntil: null };
 const app: SecondFactor = { id: 'a1', kind: 'authenticator', name: 'Telefon', lastUsedAt: null, lockedUntil: null };
 const context = { actor: 'test' };
+const flow = { uid: 'f', clientId: 'rp', clientName: undefined };
 
 /** The TOTP service as the kinds see it: two tokens, and the calls it was asked. */
 function fakeTotp() {
@@ -37,16 +38,16 @@ describe('code viewers and authenticator apps as factor kinds', () => {
   it('start with the code page and check a code against their own kind of token only', async () => {
     const { totp, calls } = fakeTotp();
     const [codeViewer] = createTotpKinds(totp);
-    expect(await codeViewer?.start({ userId: 'anna', factor: viewer, flow: { uid: 'f', clientId: 'rp', clientName: undefined }, context })).to.deep.equal({ type: 'code' });
-    expect(await codeViewer?.verify({ userId: 'anna', factorId: 'v1', answer: { code: '123456' }, context })).to.deep.equal({ ok: true });
-    expect(await codeViewer?.verify({ userId: 'anna', factorId: 'v1', answer: { code: '000000' }, context })).to.deep.equal({ ok: false, reason: 'invalid' });
+    expect(await codeViewer?.start({ userId: 'anna', factor: viewer, flow, context })).to.deep.equal({ type: 'code' });
+    expect(await codeViewer?.verify({ userId: 'anna', factorId: 'v1', answer: { code: '123456' }, flow, context })).to.deep.equal({ ok: true });
+    expect(await codeViewer?.verify({ userId: 'anna', factorId: 'v1', answer: { code: '000000' }, flow, context })).to.deep.equal({ ok: false, reason: 'invalid' });
     expect(calls.map((call) => call.kind)).to.deep.equal(['code_viewer', 'code_viewer']);
   });
 
   it('take no challenge for an answer, and resynchronise with two codes', async () => {
     const { totp, calls } = fakeTotp();
     const [, authenticator] = createTotpKinds(totp);
-    expect(await authenticator?.verify({ userId: 'anna', factorId: 'a1', answer: { challengeId: 'c1' }, context })).to.deep.equal({ ok: false, reason: 'not_found' });
+    expect(await authenticator?.verify({ userId: 'anna', factorId: 'a1', answer: { challengeId: 'c1' }, flow, context })).to.deep.equal({ ok: false, reason: 'not_found' });
     expect(calls).to.deep.equal([]);
     expect(await authenticator?.resync?.({ userId: 'anna', factorId: 'a1', codes: ['111111', '222222'], context })).to.deep.equal({ ok: true });
     expect(calls).to.deep.equal([{ tokenId: 'a1', userId: 'anna', code1: '111111', code2: '222222', context }]);

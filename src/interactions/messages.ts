@@ -14,6 +14,7 @@ const FAILURE_MESSAGES: Readonly<Record<FactorFailure, MessageKey>> = {
   pending: 'challenge.pending',
   rejected: 'challenge.rejected',
   expired: 'challenge.expired',
+  too_many_challenges: 'challenge.tooMany',
 };
 
 /** Why an answer was refused, in `language`; a lock says until when. */

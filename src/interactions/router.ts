@@ -3,7 +3,7 @@ import type { Context, Next } from 'koa';
 
 import type { PasswordLogin } from '../auth/password-login.ts';
 import type { SessionAuthentication } from '../auth/step-up.ts';
-import type { ActContext, Challenge, FactorKind, FactorRegistry, SecondFactor } from '../factors/factor.ts';
+import type { ActContext, Challenge, FactorFlow, FactorKind, FactorRegistry, SecondFactor } from '../factors/factor.ts';
 import { requestState } from '../http/context.ts';
 import type { Csrf } from '../http/csrf.ts';
 import { IdpError } from '../http/errors.ts';
@@ -198,10 +198,11 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const started = await kindOf(factor).start({
       userId: accountId,
       factor,
-      flow: { uid: flow.uid, clientId: flow.clientId, clientName: flow.clientName },
+      flow: factorFlow(flow),
       context: actContext(ctx, accountId, flow),
     });
     if (started.type === 'challenge') return waitPage(ctx, factor, factors, { challenge: started.challenge });
+    if (started.type === 'refused') return waitPage(ctx, factor, factors, { error: factorRefusal(requestState(ctx).language, started.refusal) });
     return codePage(ctx, factor, factors);
   }
 
@@ -266,7 +267,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const posted = await postedFactor(ctx);
     if (!posted) return continueFlow(ctx);
     const { accountId, factor, kind, factors } = posted;
-    const result = await kind.verify({ userId: accountId, factorId: factor.id, answer: { code: formField(ctx, 'code') }, context: actContext(ctx, accountId, interaction(ctx).flow) });
+    const { flow } = interaction(ctx);
+    const result = await kind.verify({ userId: accountId, factorId: factor.id, answer: { code: formField(ctx, 'code') }, flow: factorFlow(flow), context: actContext(ctx, accountId, flow) });
     if (result.ok) return factorProven(ctx, kind);
     return codePage(ctx, factor, factors, {
       error: factorRefusal(requestState(ctx).language, result),
@@ -280,7 +282,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     if (!posted) return continueFlow(ctx);
     const { accountId, factor, kind, factors } = posted;
     const answer = { challengeId: formField(ctx, 'challenge') };
-    const result = await kind.verify({ userId: accountId, factorId: factor.id, answer, context: actContext(ctx, accountId, interaction(ctx).flow) });
+    const { flow } = interaction(ctx);
+    const result = await kind.verify({ userId: accountId, factorId: factor.id, answer, flow: factorFlow(flow), context: actContext(ctx, accountId, flow) });
     if (result.ok) return factorProven(ctx, kind);
     const message = factorRefusal(requestState(ctx).language, result);
     // Still waiting is no error: the same challenge again, with a reminder.
@@ -324,4 +327,9 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
 /** Who answers, for the factor kinds' audit events. */
 function actContext(ctx: Context, accountId: string, flow: Flow): ActContext {
   return { actor: `user:${accountId}`, ip: ctx.ip, clientId: flow.clientId, requestId: requestState(ctx).requestId };
+}
+
+/** The login as a factor kind sees it. */
+function factorFlow(flow: Flow): FactorFlow {
+  return { uid: flow.uid, clientId: flow.clientId, clientName: flow.clientName };
 }

@@ -44,7 +44,10 @@ export type AuditType =
   | 'device.unregistered'
   | 'device.revoked'
   | 'device.locked'
-  | 'device.unlocked';
+  | 'device.unlocked'
+  | 'challenge.sent'
+  | 'challenge.approved'
+  | 'challenge.rejected';
 
 /** What happened, to whom, by whom, from where. */
 export interface AuditEvent {

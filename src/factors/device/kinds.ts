@@ -1,0 +1,106 @@
+import type { AuditLog } from '../../store/audit.ts';
+import type { DeviceKind, DeviceRecord, DeviceRepository } from '../../store/devices.ts';
+import type { ActContext, FactorKind, FactorRefusal, SecondFactor } from '../factor.ts';
+import { decideLoginView, type ChallengeRecord } from './challenge-rules.ts';
+import type { ChallengeStore } from './challenges.ts';
+
+/**
+ * What approving on a device proves (RFC 8176 §2): something the user knows, the PIN typed on
+ * the device (`pin`), and something they have, the device's software-secured key that signed
+ * the approval (`swk`).
+ */
+export const DEVICE_AMR = ['pin', 'swk'] as const;
+
+export interface DeviceKindDeps {
+  devices: Pick<DeviceRepository, 'list' | 'find'>;
+  challenges: ChallengeStore;
+  audit: AuditLog;
+  /** Tells the device of a new challenge: its event stream on every node, and push for an app. */
+  announce(challenge: ChallengeRecord, device: DeviceRecord): Promise<void>;
+  /** Whether the relying party wants number matching (the setting, global or its own). */
+  numberMatching(clientId: string): Promise<boolean>;
+  /** How long a challenge waits for the device, ms. */
+  challengeTtlMs: number;
+  /** The clock, epoch ms. */
+  now: () => number;
+}
+
+/**
+ * The desktop client (`desktop`: a computer or terminal, 4-digit PIN) and the phone app (`app`:
+ * a phone or tablet, 6-digit PIN) as factor kinds: choosing one sends a challenge to the device
+ * and shows the waiting page; the device approves with its PIN over the signed device API, and
+ * the waiting login then spends that approval, once.
+ */
+export function createDeviceKinds(deps: DeviceKindDeps): FactorKind[] {
+  return (['desktop', 'app'] as const).map((kind) => createDeviceKind(kind, deps));
+}
+
+function createDeviceKind(kind: DeviceKind, deps: DeviceKindDeps): FactorKind {
+  const events = { succeeded: 'login.second_factor.succeeded', failed: 'login.second_factor.failed', locked: 'device.locked' } as const;
+  const now = () => new Date(deps.now());
+
+  const toFactor = (device: DeviceRecord): SecondFactor => ({
+    id: device.id,
+    kind,
+    name: device.name,
+    lastUsedAt: device.lastUsedAt,
+    lockedUntil: device.status === 'locked' && device.lockedUntil && device.lockedUntil > now() ? device.lockedUntil : null,
+  });
+
+  /** The user's device of this kind that can take a challenge now, or why not. */
+  const usableDevice = async (userId: string, deviceId: string) => {
+    const device = await deps.devices.find(deviceId);
+    if (!device || device.userId !== userId || device.kind !== kind) return { reason: 'not_found' as const, lockedUntil: undefined };
+    const factor = toFactor(device);
+    if (factor.lockedUntil) return { reason: 'locked' as const, lockedUntil: factor.lockedUntil };
+    if (device.status !== 'active' && device.status !== 'locked') return { reason: 'not_found' as const };
+    return { device, reason: undefined, lockedUntil: undefined };
+  };
+
+  const audit = (type: (typeof events)[keyof typeof events], userId: string, context: ActContext, details: Record<string, unknown>) =>
+    deps.audit.record({ type, actor: context.actor, userId, clientId: context.clientId, ip: context.ip, requestId: context.requestId, details: { kind, ...details } });
+
+  const refuse = async (userId: string, deviceId: string, context: ActContext, refusal: FactorRefusal) => {
+    if (refusal.reason !== 'pending') await audit(events.failed, userId, context, { deviceId, reason: refusal.reason });
+    return refusal;
+  };
+
+  return {
+    name: kind,
+    amr: DEVICE_AMR,
+    events,
+
+    async listForUser(userId) {
+      const devices = await deps.devices.list({ userId });
+      return devices.filter((device) => device.kind === kind && (device.status === 'active' || device.status === 'locked')).map(toFactor);
+    },
+
+    async start({ userId, factor, flow, context }) {
+      const usable = await usableDevice(userId, factor.id);
+      if (!usable.device) return { type: 'refused', refusal: { ok: false, reason: usable.reason, lockedUntil: usable.lockedUntil } };
+      const challenge = await deps.challenges.create({
+        userId,
+        deviceId: usable.device.id,
+        flowUid: flow.uid,
+        clientName: flow.clientName ?? flow.clientId,
+        numberMatching: await deps.numberMatching(flow.clientId),
+        ttlMs: deps.challengeTtlMs,
+      });
+      if (!challenge) return { type: 'refused', refusal: { ok: false, reason: 'too_many_challenges' } };
+      await deps.announce(challenge, usable.device);
+      await deps.audit.record({ type: 'challenge.sent', actor: context.actor, userId, clientId: context.clientId, ip: context.ip, requestId: context.requestId, details: { kind, deviceId: usable.device.id, challengeId: challenge.id, numberMatching: Boolean(challenge.number) } });
+      return { type: 'challenge', challenge: { id: challenge.id, code: challenge.code, number: challenge.number, expiresAt: new Date(challenge.expiresAt) } };
+    },
+
+    async verify({ userId, factorId, answer, flow, context }) {
+      const { challenge, outcome } = answer.challengeId ? await deps.challenges.find(answer.challengeId) : { challenge: undefined, outcome: undefined };
+      const view = decideLoginView({ challenge, outcome, userId, deviceId: factorId, flowUid: flow.uid, now: deps.now() });
+      const shown = challenge && { id: challenge.id, code: challenge.code, number: challenge.number, expiresAt: new Date(challenge.expiresAt) };
+      if (view === 'pending') return { ok: false, reason: 'pending', challenge: shown };
+      if (view !== 'approved') return refuse(userId, factorId, context, { ok: false, reason: view });
+      if (!(await deps.challenges.spend(challenge as ChallengeRecord))) return refuse(userId, factorId, context, { ok: false, reason: 'replayed' });
+      await audit(events.succeeded, userId, context, { deviceId: factorId, challengeId: (challenge as ChallengeRecord).id });
+      return { ok: true };
+    },
+  };
+}
