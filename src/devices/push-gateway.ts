@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+
+/** An app's Web Push subscription (the PushSubscription JSON a browser or app hands over, W3C Push API). */
+export interface PushSubscription {
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
+}
+
+/**
+ * What a push carries: only which challenge to fetch. No code, number or name travels through
+ * the push service; the app fetches the challenge over the signed device API.
+ */
+export interface PushMessage {
+  type: 'challenge';
+  challengeId: string;
+}
+
+/** How an app learns of a challenge while it is not holding the event stream. */
+export interface PushGateway {
+  readonly name: string;
+  /** Sends one message; resolves false when the push service refused the subscription for good (gone). */
+  send(subscription: PushSubscription, message: PushMessage): Promise<{ delivered: boolean; gone: boolean }>;
+}
+
+/** The development gateway: logs that a push would be sent (never the subscription's keys) and delivers nothing. */
+export function createLoggingPushGateway(log: Logger): PushGateway {
+  return {
+    name: 'log',
+    async send(subscription, message) {
+      log.info({ push: { origin: new URL(subscription.endpoint).origin, type: message.type, challengeId: message.challengeId } }, 'push not sent (development gateway)');
+      return { delivered: false, gone: false };
+    },
+  };
+}
