@@ -33,6 +33,16 @@ export interface FactorLockoutLimits {
   maxSeconds: number;
 }
 
+/** Challenges sent to desktop clients and apps. */
+export interface ChallengeSettings {
+  /** How long a challenge waits for its approval, seconds. */
+  ttlSeconds: number;
+  /** Challenges one user may have waiting at once. */
+  maxPending: number;
+  /** Number matching for every relying party that has no setting of its own. */
+  numberMatching: boolean;
+}
+
 /** How long each factor counts in an SSO session, in seconds. */
 export interface FactorLifetimes {
   password: number;
@@ -70,6 +80,7 @@ export interface IdpConfig {
   lockout: LockoutLimits;
   totpWindows: TotpWindows;
   factorLockout: FactorLockoutLimits;
+  challenges: ChallengeSettings;
   factorLifetimes: FactorLifetimes;
   /** How recently a self-service session must have proven a second factor to change devices, seconds. */
   selfServiceStepUpMaxAge: number;
@@ -235,6 +246,11 @@ function fromValues(values: Map<OptionName, string | number | undefined>): Omit<
       maxFailures: num('FACTOR_LOCKOUT_MAX_FAILURES'),
       baseSeconds: num('FACTOR_LOCKOUT_BASE_SECONDS'),
       maxSeconds: num('FACTOR_LOCKOUT_MAX_SECONDS'),
+    },
+    challenges: {
+      ttlSeconds: num('CHALLENGE_TTL_SECONDS'),
+      maxPending: num('CHALLENGE_MAX_PENDING'),
+      numberMatching: str('NUMBER_MATCHING') === 'on',
     },
     factorLifetimes: {
       password: num('PASSWORD_MAX_AGE_MINUTES') * 60,

@@ -178,6 +178,27 @@ export const OPTIONS = [
     description: 'Longest automatic lock of a second factor.',
   },
   {
+    env: 'CHALLENGE_TTL_SECONDS',
+    kind: 'integer',
+    default: '180',
+    min: 10,
+    description: 'How long a request sent to a desktop client or app waits for its approval. Long enough to find the device and type the PIN; short enough that an approval cannot be given to a login long left.',
+  },
+  {
+    env: 'CHALLENGE_MAX_PENDING',
+    kind: 'integer',
+    default: '3',
+    min: 1,
+    description: 'Requests one employee may have waiting on their devices at once; another is refused until one is answered or expires, so a stranger with the password cannot flood a device with requests (push bombing).',
+  },
+  {
+    env: 'NUMBER_MATCHING',
+    kind: 'enum',
+    default: 'off',
+    values: ['off', 'on'],
+    description: '`on`: the device asks for the 2-digit number shown in the browser as well as the PIN, so nobody approves a login they cannot see (push fatigue). A relying party can have its own (`client add --number-matching on` or `off`).',
+  },
+  {
     env: 'PASSWORD_MAX_AGE_MINUTES',
     kind: 'integer',
     default: '180',
