@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
 
-/** An app's Web Push subscription (the PushSubscription JSON a browser or app hands over, W3C Push API). */
-export interface PushSubscription {
-  endpoint: string;
-  keys: { p256dh: string; auth: string };
-}
+import type { DevicePushSubscription } from '../store/devices.ts';
+
+/** An app's Web Push subscription (the PushSubscription JSON a browser or app hands over, W3C Push API), as stored with the device. */
+export type PushSubscription = DevicePushSubscription;
 
 /**
  * What a push carries: only which challenge to fetch. No code, number or name travels through

@@ -45,6 +45,8 @@ export type AuditType =
   | 'device.revoked'
   | 'device.locked'
   | 'device.unlocked'
+  | 'device.push_subscribed'
+  | 'device.push_unsubscribed'
   | 'challenge.sent'
   | 'challenge.approved'
   | 'challenge.rejected';

@@ -17,6 +17,15 @@ export interface DevicePublicKey {
   y: string;
 }
 
+/**
+ * An app's Web Push subscription: the `PushSubscription` JSON a browser hands over (W3C Push API),
+ * the push service's endpoint URL and the keys its messages are encrypted to (RFC 8291).
+ */
+export interface DevicePushSubscription {
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
+}
+
 /** A device as stored: its public key and a PIN hash, never a secret that acts as the device. */
 export interface DeviceRecord {
   id: string;
@@ -27,7 +36,8 @@ export interface DeviceRecord {
   pinHash: string;
   status: DeviceStatus;
   pairingCodeId: string | null;
-  pushSubscription: unknown;
+  /** Where to push to an app; null until it subscribes, and after the push service said it is gone. */
+  pushSubscription: DevicePushSubscription | null;
   failureCount: number;
   lockCount: number;
   lockedUntil: Date | null;
@@ -47,7 +57,7 @@ interface DeviceRow {
   pin_hash: string;
   status: DeviceStatus;
   pairing_code_id: string | null;
-  push_subscription: unknown;
+  push_subscription: DevicePushSubscription | string | null;
   failure_count: number;
   lock_count: number;
   locked_until: Date | null;
@@ -93,6 +103,13 @@ export interface DeviceRepository {
   completePairing(input: { deviceId: string; codeHash: string; now: Date }): Promise<PairingOutcome>;
   /** Revokes a device that is not revoked yet; returns it as it was, or undefined if nothing changed. */
   revoke(id: string, now: Date): Promise<DeviceRecord | undefined>;
+  /** Stores an app's push subscription, replacing any before it. False for an unknown device. */
+  setPushSubscription(id: string, subscription: DevicePushSubscription): Promise<boolean>;
+  /**
+   * Clears a device's push subscription. With `endpoint`, only while that is still the one stored:
+   * a push service's "gone" must not clear a subscription the app made since. True if one was cleared.
+   */
+  clearPushSubscription(id: string, endpoint?: string): Promise<boolean>;
   /** Lifts a PIN lock: counters cleared, a locked device back in use. Returns the device as it was. */
   unlock(id: string): Promise<DeviceRecord | undefined>;
   /**
@@ -116,7 +133,7 @@ const toRecord = (row: DeviceRow): DeviceRecord => ({
   pinHash: row.pin_hash,
   status: row.status,
   pairingCodeId: row.pairing_code_id,
-  pushSubscription: row.push_subscription,
+  pushSubscription: typeof row.push_subscription === 'string' ? (JSON.parse(row.push_subscription) as DevicePushSubscription) : row.push_subscription,
   failureCount: row.failure_count,
   lockCount: row.lock_count,
   lockedUntil: row.locked_until,
@@ -190,6 +207,17 @@ export function createDeviceRepository(db: Knex): DeviceRepository {
         await devices(trx).where({ id }).update(touched({ status: 'revoked', revoked_at: now }));
         return toRecord(row);
       });
+    },
+    async setPushSubscription(id, subscription) {
+      if (!UUID.test(id)) return false;
+      const changed = await devices().where({ id }).update(touched({ push_subscription: JSON.stringify(subscription) }));
+      return changed === 1;
+    },
+    async clearPushSubscription(id, endpoint) {
+      if (!UUID.test(id)) return false;
+      const query = devices().where({ id }).whereNotNull('push_subscription');
+      if (endpoint !== undefined) query.whereRaw('push_subscription->>\'endpoint\' = ?', [endpoint]);
+      return (await query.update(touched({ push_subscription: null }))) === 1;
     },
     async unlock(id) {
       if (!UUID.test(id)) return undefined;
