@@ -121,6 +121,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       'id-token-signed-response-alg': { type: 'string' },
       'password-max-age': { type: 'string' },
       'second-factor-max-age': { type: 'string' },
+      'number-matching': { type: 'string' },
     },
     run: ([clientId], values, { config, storage, out }) => addClient(
       { storage, issuer: config.issuer },
@@ -136,6 +137,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         idTokenSignedResponseAlg: str(values, 'id-token-signed-response-alg'),
         passwordMaxAge: str(values, 'password-max-age'),
         secondFactorMaxAge: str(values, 'second-factor-max-age'),
+        numberMatching: str(values, 'number-matching'),
       },
       out,
     ),

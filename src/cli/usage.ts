@@ -41,7 +41,7 @@ export const COMMAND_HELP: Readonly<Record<string, { synopsis: string; descripti
     options: ['--password-stdin    read the password from the first line of stdin (required)'],
   },
   'client add': {
-    synopsis: 'client add <client_id> --redirect-uri URI... [--public|--secret S] [--post-logout-redirect-uri URI] [--grant-type TYPE...] [--level low|substantial] [--name NAME] [--id-token-signed-response-alg ES256|RS256] [--password-max-age MIN] [--second-factor-max-age MIN]',
+    synopsis: 'client add <client_id> --redirect-uri URI... [--public|--secret S] [--post-logout-redirect-uri URI] [--grant-type TYPE...] [--level low|substantial] [--name NAME] [--id-token-signed-response-alg ES256|RS256] [--password-max-age MIN] [--second-factor-max-age MIN] [--number-matching on|off]',
     description: 'Register a relying party (OIDC client). A confidential client without --secret gets a generated one, shown once.',
     options: [
       '--redirect-uri URI               repeatable; https, or http only to localhost/127.0.0.1; no fragment',
@@ -56,6 +56,8 @@ export const COMMAND_HELP: Readonly<Record<string, { synopsis: string; descripti
       '--password-max-age MIN           minutes a password counts in the SSO session for this client',
       '--second-factor-max-age MIN      minutes a second factor counts for this client',
       '                                 (defaults: PASSWORD_MAX_AGE_MINUTES, SECOND_FACTOR_MAX_AGE_MINUTES)',
+      '--number-matching on|off         the device asks for the number shown in the browser too',
+      '                                 (default: NUMBER_MATCHING)',
     ],
   },
   'client list': {

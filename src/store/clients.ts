@@ -14,6 +14,8 @@ export interface ClientRecord {
   /** How long a password / second factor counts for this client, in seconds; null: the default. */
   passwordMaxAgeSeconds: number | null;
   secondFactorMaxAgeSeconds: number | null;
+  /** Whether its logins use number matching on devices; null: the IdP's setting (`NUMBER_MATCHING`). */
+  numberMatching: boolean | null;
   createdAt: Date;
 }
 
@@ -24,6 +26,7 @@ interface ClientRow {
   level: Level;
   password_max_age_seconds: number | null;
   second_factor_max_age_seconds: number | null;
+  number_matching: boolean | null;
   created_at: Date;
 }
 
@@ -34,6 +37,7 @@ export interface NewClient {
   level: Level;
   passwordMaxAgeSeconds?: number | null | undefined;
   secondFactorMaxAgeSeconds?: number | null | undefined;
+  numberMatching?: boolean | null | undefined;
 }
 
 /** Stores relying parties; the client secret is sealed at rest and opened only to authenticate. */
@@ -64,6 +68,7 @@ const toRecord = (row: ClientRow): ClientRecord => ({
   level: row.level,
   passwordMaxAgeSeconds: row.password_max_age_seconds,
   secondFactorMaxAgeSeconds: row.second_factor_max_age_seconds,
+  numberMatching: row.number_matching,
   createdAt: row.created_at,
 });
 
@@ -74,7 +79,7 @@ export function createClientRepository(db: Knex, box: SecretBox): ClientReposito
     (await db<ClientRow>('oidc_clients').where({ client_id: clientId }).first()) as ClientRow | undefined;
 
   return {
-    async add({ metadata, clientSecret, level, passwordMaxAgeSeconds, secondFactorMaxAgeSeconds }, trx) {
+    async add({ metadata, clientSecret, level, passwordMaxAgeSeconds, secondFactorMaxAgeSeconds, numberMatching }, trx) {
       const clientId = metadata.client_id;
       const [row] = (await (trx ?? db)('oidc_clients')
         .insert({
@@ -84,6 +89,7 @@ export function createClientRepository(db: Knex, box: SecretBox): ClientReposito
           level,
           password_max_age_seconds: passwordMaxAgeSeconds ?? null,
           second_factor_max_age_seconds: secondFactorMaxAgeSeconds ?? null,
+          number_matching: numberMatching ?? null,
         })
         .returning('*')) as ClientRow[];
       return toRecord(row as ClientRow);

@@ -6,6 +6,7 @@ import * as enrolmentGuessBudget from '../../migrations/20261125_003_enrolment_g
 import * as accessPasses from '../../migrations/20261125_004_access_passes.ts';
 import * as usernameNormalised from '../../migrations/20261125_005_username_normalised.ts';
 import * as devices from '../../migrations/20261125_006_devices.ts';
+import * as numberMatching from '../../migrations/20261125_007_number_matching.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -23,6 +24,7 @@ const MIGRATIONS: ReadonlyArray<[name: string, migration: Migration]> = [
   ['20261125_004_access_passes', accessPasses],
   ['20261125_005_username_normalised', usernameNormalised],
   ['20261125_006_devices', devices],
+  ['20261125_007_number_matching', numberMatching],
 ];
 
 /** A knex migration source over {@link MIGRATIONS}. */

@@ -142,6 +142,22 @@ describe('stepup client', function () {
       expect(refused.stderr).to.match(/--second-factor-max-age must be whole minutes/);
     });
 
+    it('keeps a client\'s own number matching, on or off, and by default follows NUMBER_MATCHING', async () => {
+      const withOwn = unique('sag');
+      const on = await backing.run(['client', 'add', withOwn, '--redirect-uri', 'https://sag.viborg.dk/cb', '--number-matching', 'on', '--json']);
+      expect(on.code, on.stderr).to.equal(0);
+      expect((JSON.parse(on.stdout) as { client: { number_matching: string | null } }).client.number_matching).to.equal('on');
+      expect(await backing.inspect((_db, { clients }) => clients.find(withOwn))).to.deep.include({ numberMatching: true });
+
+      const plain = unique('sag');
+      expect((await backing.run(['client', 'add', plain, '--redirect-uri', 'https://sag.viborg.dk/cb'])).code).to.equal(0);
+      expect(await backing.inspect((_db, { clients }) => clients.find(plain))).to.deep.include({ numberMatching: null });
+
+      const refused = await backing.run(['client', 'add', unique('sag'), '--redirect-uri', 'https://sag.viborg.dk/cb', '--number-matching', 'yes']);
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.match(/--number-matching/);
+    });
+
     it('refuses an existing client_id, keeping the first registration', async () => {
       const clientId = unique('dublet');
       expect((await backing.run(['client', 'add', clientId, '--redirect-uri', 'https://first.example/cb'])).code).to.equal(0);

@@ -34,6 +34,8 @@ export interface ClientSummary {
   /** Minutes, or null for the IdP's default. */
   password_max_age_minutes: number | null;
   second_factor_max_age_minutes: number | null;
+  /** `on` or `off`, or null for the IdP's setting (`NUMBER_MATCHING`). */
+  number_matching: 'on' | 'off' | null;
   created_at: string;
 }
 
@@ -56,6 +58,8 @@ export interface AddClientInput {
   /** Minutes a password / second factor counts in the SSO session for this client; left out, the IdP's default. */
   passwordMaxAge?: string | undefined;
   secondFactorMaxAge?: string | undefined;
+  /** `on` or `off`: number matching on devices for this client's logins; left out, the IdP's setting. */
+  numberMatching?: string | undefined;
 }
 
 export interface AddClientResult {
@@ -75,7 +79,7 @@ export async function addClient(
   input: AddClientInput,
   out: Output,
 ): Promise<AddClientResult> {
-  const { metadata, level, secret, generated, passwordMaxAgeSeconds, secondFactorMaxAgeSeconds } = buildClient(input);
+  const { metadata, level, secret, generated, passwordMaxAgeSeconds, secondFactorMaxAgeSeconds, numberMatching } = buildClient(input);
   await validateClientMetadata(deps.issuer, { ...metadata, ...(secret ? { client_secret: secret } : {}) });
 
   if (await deps.storage.clients.find(metadata.client_id)) {
@@ -84,7 +88,7 @@ export async function addClient(
   const record = await deps.storage.db.transaction(async (trx) => {
     let added: ClientRecord;
     try {
-      added = await deps.storage.clients.add({ metadata, clientSecret: secret, level, passwordMaxAgeSeconds, secondFactorMaxAgeSeconds }, trx);
+      added = await deps.storage.clients.add({ metadata, clientSecret: secret, level, passwordMaxAgeSeconds, secondFactorMaxAgeSeconds, numberMatching }, trx);
     } catch (error) {
       if ((error as { code?: string }).code === '23505') throw new CliError('conflict', `a client "${metadata.client_id}" already exists`, { cause: error });
       throw error;
@@ -97,6 +101,7 @@ export async function addClient(
         level,
         passwordMaxAgeSeconds,
         secondFactorMaxAgeSeconds,
+        numberMatching,
         token_endpoint_auth_method: metadata.token_endpoint_auth_method,
         grant_types: metadata.grant_types,
         redirect_uris: metadata.redirect_uris,
@@ -190,6 +195,7 @@ export function buildClient(input: AddClientInput): {
   generated: boolean;
   passwordMaxAgeSeconds: number | null;
   secondFactorMaxAgeSeconds: number | null;
+  numberMatching: boolean | null;
 } {
   const clientId = checkClientId(input.clientId);
   if (input.public && input.secret !== undefined) throw new UsageError('--public and --secret cannot be used together', 'client add');
@@ -233,6 +239,7 @@ export function buildClient(input: AddClientInput): {
     generated: !input.public && input.secret === undefined,
     passwordMaxAgeSeconds: minutesToSeconds(input.passwordMaxAge, '--password-max-age'),
     secondFactorMaxAgeSeconds: minutesToSeconds(input.secondFactorMaxAge, '--second-factor-max-age'),
+    numberMatching: input.numberMatching === undefined ? null : checkOneOf(input.numberMatching, ['on', 'off'] as const, '--number-matching') === 'on',
   };
 }
 
@@ -263,6 +270,7 @@ function summary(record: ClientRecord): ClientSummary {
     id_token_signed_response_alg: m.id_token_signed_response_alg ?? 'ES256',
     password_max_age_minutes: record.passwordMaxAgeSeconds === null ? null : record.passwordMaxAgeSeconds / 60,
     second_factor_max_age_minutes: record.secondFactorMaxAgeSeconds === null ? null : record.secondFactorMaxAgeSeconds / 60,
+    number_matching: record.numberMatching === null ? null : record.numberMatching ? 'on' : 'off',
     created_at: new Date(record.createdAt).toISOString(),
   };
 }
@@ -275,5 +283,6 @@ function describe(client: ClientSummary): string[] {
     ...(client.grant_types.includes('authorization_code') ? [`id_token signed with ${client.id_token_signed_response_alg}`] : []),
     ...(client.password_max_age_minutes !== null ? [`a password counts for ${client.password_max_age_minutes} minutes`] : []),
     ...(client.second_factor_max_age_minutes !== null ? [`a second factor counts for ${client.second_factor_max_age_minutes} minutes`] : []),
+    ...(client.number_matching !== null ? [`number matching ${client.number_matching}`] : []),
   ].map((text) => printable(text, Infinity));
 }
