@@ -140,6 +140,36 @@ export function deviceApiDocument(options: { issuer: string }): Record<string, u
           responses: { 200: ok('Revoked.', 'UnregisterResponse'), ...SIGNED_FAILURES },
         },
       },
+      [`${DEVICE_API_PREFIX}/push-subscription`]: {
+        put: {
+          operationId: 'subscribePush',
+          summary: 'An app hands over its Web Push subscription, replacing any before it. A push then carries only `{"type":"challenge","challengeId"}`; the app fetches the challenge signed.',
+          security: signed,
+          requestBody: body('PushSubscriptionRequest'),
+          responses: {
+            200: ok('Stored.', 'PushSubscriptionResponse'),
+            ...SIGNED_FAILURES,
+            400: failure('`invalid_request`: the body fails its schema, the endpoint is not https, `p256dh` is not a P-256 key, or the device is not an app.'),
+          },
+        },
+        delete: {
+          operationId: 'unsubscribePush',
+          summary: 'An app withdraws its push subscription.',
+          security: signed,
+          responses: {
+            200: ok('Cleared (also when there was none).', 'PushSubscriptionResponse'),
+            ...SIGNED_FAILURES,
+            400: failure('`invalid_request`: the device is not an app.'),
+          },
+        },
+      },
+      [`${DEVICE_API_PREFIX}/push/vapid-public-key`]: {
+        get: {
+          operationId: 'vapidPublicKey',
+          summary: 'The IdP\'s VAPID public key (not signed): the `applicationServerKey` an app subscribes with. When it differs from the one an app subscribed with, the app subscribes again.',
+          responses: { 200: ok('The key.', 'VapidPublicKey') },
+        },
+      },
       [`${DEVICE_API_PREFIX}/openapi.json`]: {
         get: { operationId: 'openapi', summary: 'This document.', responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': {} } } } },
       },

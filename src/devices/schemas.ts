@@ -80,6 +80,26 @@ export const REQUEST_SCHEMAS = {
     },
   },
   RejectRequest: { type: 'object', additionalProperties: false, properties: {} },
+  PushSubscriptionRequest: {
+    type: 'object',
+    description: 'An app\'s Web Push subscription as `PushSubscription.toJSON()` gives it (W3C Push API), made with the `applicationServerKey` from `push/vapid-public-key`.',
+    required: ['endpoint', 'keys'],
+    additionalProperties: false,
+    properties: {
+      endpoint: { type: 'string', pattern: '^https://', maxLength: 2048, description: 'The push service\'s URL for this app (https, RFC 8030).' },
+      // What toJSON() gives; unused: the push service's 404 or 410 says when a subscription ended.
+      expirationTime: { type: ['number', 'null'], description: 'Accepted as the browser gives it; not used.' },
+      keys: {
+        type: 'object',
+        required: ['p256dh', 'auth'],
+        additionalProperties: false,
+        properties: {
+          p256dh: { type: 'string', pattern: '^[A-Za-z0-9_-]{87}$', description: 'base64url of the app\'s uncompressed P-256 ECDH public key (65 bytes, RFC 8291 §2).' },
+          auth: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$', description: 'base64url of the 16-byte authentication secret (RFC 8291 §2).' },
+        },
+      },
+    },
+  },
 } as const;
 
 /** The response bodies, by name (documentation only: the server builds them). */
@@ -115,6 +135,14 @@ export const RESPONSE_SCHEMAS = {
   ApproveResponse: { type: 'object', required: ['status'], properties: { status: { const: 'approved' } } },
   RejectResponse: { type: 'object', required: ['status'], properties: { status: { const: 'rejected' } } },
   UnregisterResponse: { type: 'object', required: ['status'], properties: { status: { const: 'revoked' } } },
+  PushSubscriptionResponse: { type: 'object', required: ['status'], properties: { status: { enum: ['subscribed', 'unsubscribed'] } } },
+  VapidPublicKey: {
+    type: 'object',
+    required: ['publicKey'],
+    properties: {
+      publicKey: { type: 'string', pattern: '^[A-Za-z0-9_-]{87}$', description: 'base64url of the IdP\'s uncompressed P-256 VAPID public key (RFC 8292 §3.2), the `applicationServerKey` to subscribe with.' },
+    },
+  },
   Error: {
     type: 'object',
     required: ['error', 'message'],
@@ -143,6 +171,7 @@ export interface RequestBodies {
   PairRequest: { pairingCode: string };
   ApproveRequest: { pin: string; number?: string };
   RejectRequest: Record<string, never>;
+  PushSubscriptionRequest: { endpoint: string; expirationTime?: number | null; keys: { p256dh: string; auth: string } };
 }
 
 /** The check of one body: the body typed, or a sentence naming the first failing member. */

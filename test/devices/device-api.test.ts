@@ -62,6 +62,8 @@ describe('device API', function () {
         '/api/device/v1/challenges/{id}/approve': ['post'],
         '/api/device/v1/challenges/{id}/reject': ['post'],
         '/api/device/v1/device': ['delete'],
+        '/api/device/v1/push-subscription': ['delete', 'put'],
+        '/api/device/v1/push/vapid-public-key': ['get'],
         '/api/device/v1/openapi.json': ['get'],
       });
       expect(document.components.schemas).to.include.keys('RegisterRequest', 'PairRequest', 'ApproveRequest', 'RejectRequest', 'Challenge', 'Error');
