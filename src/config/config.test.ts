@@ -74,6 +74,19 @@ describe('configuration', () => {
     }
   });
 
+  it('chooses the push gateway: webpush when VAPID_SUBJECT is set, which must be a mailto: or https URL', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'stepup-config-'));
+    const push = (env: Record<string, string>) => loadConfig({ DATA_DIR: dataDir, ...env }).push;
+    expect(push({})).to.deep.equal({ gateway: 'log' });
+    expect(push({ VAPID_SUBJECT: 'mailto:it-drift@kommune.dk' })).to.deep.equal({ gateway: 'webpush', vapidSubject: 'mailto:it-drift@kommune.dk' });
+    expect(push({ PUSH_GATEWAY: 'log', VAPID_SUBJECT: 'https://kommune.dk/it' })).to.deep.equal({ gateway: 'log' });
+    expect(failure({ DATA_DIR: dataDir, PUSH_GATEWAY: 'webpush' }).message).to.equal('VAPID_SUBJECT: is required with PUSH_GATEWAY=webpush');
+    expect(failure({ DATA_DIR: dataDir, PUSH_GATEWAY: 'apns' }).variable).to.equal('PUSH_GATEWAY');
+    for (const subject of ['http://kommune.dk/it', 'https://localhost/contact', 'it-drift@kommune.dk']) {
+      expect(failure({ DATA_DIR: dataDir, VAPID_SUBJECT: subject }).variable, subject).to.equal('VAPID_SUBJECT');
+    }
+  });
+
   it('is documented: the README configuration table names exactly these variables', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));

@@ -43,6 +43,12 @@ export interface ChallengeSettings {
   numberMatching: boolean;
 }
 
+/**
+ * How apps are told of a challenge (`PUSH_GATEWAY`): by Web Push, signed as `vapidSubject`
+ * (RFC 8292), or only in the log.
+ */
+export type PushSettings = { gateway: 'log' } | { gateway: 'webpush'; vapidSubject: string };
+
 /** How long each factor counts in an SSO session, in seconds. */
 export interface FactorLifetimes {
   password: number;
@@ -81,6 +87,7 @@ export interface IdpConfig {
   totpWindows: TotpWindows;
   factorLockout: FactorLockoutLimits;
   challenges: ChallengeSettings;
+  push: PushSettings;
   factorLifetimes: FactorLifetimes;
   /** How recently a self-service session must have proven a second factor to change devices, seconds. */
   selfServiceStepUpMaxAge: number;
@@ -212,6 +219,21 @@ function parseTrustProxy(value: string): TrustProxy {
   return { addresses };
 }
 
+/**
+ * Reads `PUSH_GATEWAY` and `VAPID_SUBJECT`. RFC 8292 §2.1: the subject is a `mailto:` or https
+ * URL; a localhost one is refused because Apple's push service rejects it (`BadJwtToken`).
+ */
+function readPushSettings(gateway: string | undefined, subject: string | undefined): PushSettings {
+  if (subject !== undefined) {
+    const url = new URL(subject);
+    if (url.protocol !== 'mailto:' && url.protocol !== 'https:') throw new ConfigError('VAPID_SUBJECT', 'must be a mailto: or https: URL');
+    if (url.hostname === 'localhost') throw new ConfigError('VAPID_SUBJECT', 'must not point to localhost; push services cannot reach it');
+  }
+  if ((gateway ?? (subject ? 'webpush' : 'log')) === 'log') return { gateway: 'log' };
+  if (subject === undefined) throw new ConfigError('VAPID_SUBJECT', 'is required with PUSH_GATEWAY=webpush');
+  return { gateway: 'webpush', vapidSubject: subject };
+}
+
 /** The configuration the option values describe, less the secret key. */
 function fromValues(values: Map<OptionName, string | number | undefined>): Omit<IdpConfig, 'secretKey' | 'secretKeyGenerated'> {
   const str = (name: OptionName) => values.get(name) as string | undefined;
@@ -252,6 +274,7 @@ function fromValues(values: Map<OptionName, string | number | undefined>): Omit<
       maxPending: num('CHALLENGE_MAX_PENDING'),
       numberMatching: str('NUMBER_MATCHING') === 'on',
     },
+    push: readPushSettings(str('PUSH_GATEWAY'), str('VAPID_SUBJECT')),
     factorLifetimes: {
       password: num('PASSWORD_MAX_AGE_MINUTES') * 60,
       secondFactor: num('SECOND_FACTOR_MAX_AGE_MINUTES') * 60,

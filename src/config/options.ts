@@ -199,6 +199,19 @@ export const OPTIONS = [
     description: '`on`: the device asks for the 2-digit number shown in the browser as well as the PIN, so nobody approves a login they cannot see (push fatigue). A relying party can have its own (`client add --number-matching on` or `off`).',
   },
   {
+    env: 'PUSH_GATEWAY',
+    kind: 'enum',
+    default: undefined,
+    values: ['log', 'webpush'],
+    description: 'How an app in the background learns of a challenge: `webpush` (Web Push through the app\'s push service, signed with a VAPID key derived from `SECRET_KEY`; needs `VAPID_SUBJECT`) or `log` (only logs that a push would be sent, for development; apps then see challenges only while open). Unset: `webpush` when `VAPID_SUBJECT` is set, `log` otherwise.',
+  },
+  {
+    env: 'VAPID_SUBJECT',
+    kind: 'url',
+    default: undefined,
+    description: 'A `mailto:` or https URL where push services can reach the operator (RFC 8292 §2.1), e.g. `mailto:it-drift@kommune.dk`. Required with `PUSH_GATEWAY=webpush`.',
+  },
+  {
     env: 'PASSWORD_MAX_AGE_MINUTES',
     kind: 'integer',
     default: '180',
