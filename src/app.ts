@@ -12,6 +12,10 @@ import { createPasswordLogin } from './auth/password-login.ts';
 import type { IdpConfig } from './config/index.ts';
 import { deriveKey } from './crypto/derived-keys.ts';
 import { createDemoRouter } from './demo/router.ts';
+import { createChallengeAnnouncer } from './devices/announce.ts';
+import { challengeRoutes, pendingAnnouncements } from './devices/challenge-routes.ts';
+import { createLoggingPushGateway, type PushGateway } from './devices/push-gateway.ts';
+import { createPushSubscriptions } from './devices/push-subscriptions.ts';
 import { createDeviceApi } from './devices/router.ts';
 import { createDeviceService } from './devices/service.ts';
 import { assets } from './http/assets.ts';
@@ -23,6 +27,9 @@ import { createRenderer } from './http/render.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createFlowRegistry } from './interactions/flow.ts';
 import { createInteractionRouter } from './interactions/router.ts';
+import { createChallengeAnswers } from './factors/device/answers.ts';
+import { createChallengeStore } from './factors/device/challenges.ts';
+import { createDeviceKinds } from './factors/device/kinds.ts';
 import { createFactorRegistry, type FactorKind } from './factors/factor.ts';
 import { createTotpFactors } from './factors/totp-factors.ts';
 import { createTotpKinds } from './factors/totp-kinds.ts';
@@ -58,6 +65,13 @@ export interface IdpOptions extends StorageOptions {
    * on this instance's storage. Defaults to none; the tests register a fake challenge kind here.
    */
   extraFactorKinds?: (storage: Storage) => FactorKind[];
+  /**
+   * How apps are told of a challenge while not holding the event stream. Defaults to the
+   * development gateway, which only logs (`devices/push-gateway.ts`).
+   */
+  pushGateway?: PushGateway;
+  /** Heartbeat interval of the device and waiting-page event streams, ms. Defaults to 15 s; tests shorten it. */
+  heartbeatMs?: number;
 }
 
 /** One IdP instance. Mount `app` in a host Koa app, or let `server.ts` listen with it. */
@@ -164,7 +178,18 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     limits: config.factorLockout,
     now,
   });
-  const factors = createFactorRegistry([...createTotpKinds(totp), ...(options.extraFactorKinds?.(storage) ?? [])]);
+  const pushSubscriptions = createPushSubscriptions({ devices: storage.devices, audit: storage.audit, gateway: options.pushGateway ?? createLoggingPushGateway(logger) });
+  const challenges = createChallengeStore({ store: storage.shortLived, maxPending: config.challenges.maxPending, now });
+  const deviceKinds = createDeviceKinds({
+    devices: storage.devices,
+    challenges,
+    audit: storage.audit,
+    announce: createChallengeAnnouncer({ store: storage.shortLived, push: pushSubscriptions, log: logger }),
+    numberMatching: async (clientId) => (await storage.clients.find(clientId))?.numberMatching ?? config.challenges.numberMatching,
+    challengeTtlMs: config.challenges.ttlSeconds * 1000,
+    now,
+  });
+  const factors = createFactorRegistry([...createTotpKinds(totp), ...deviceKinds, ...(options.extraFactorKinds?.(storage) ?? [])]);
   const accessPasses = createAccessPasses({
     passes: storage.accessPasses,
     audit: storage.audit,
@@ -183,7 +208,17 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     limits: config.factorLockout,
     now,
   });
-  const deviceApi = createDeviceApi({ issuer: config.issuer, service: deviceService, devices: storage.devices, store: storage.shortLived, now });
+  const answers = createChallengeAnswers({ challenges, checkPin: deviceService.checkPin, audit: storage.audit, now });
+  const deviceApi = createDeviceApi({
+    issuer: config.issuer,
+    service: deviceService,
+    devices: storage.devices,
+    store: storage.shortLived,
+    now,
+    heartbeatMs: options.heartbeatMs,
+    pendingChallenges: pendingAnnouncements(answers),
+    extensions: [challengeRoutes({ answers })],
+  });
   const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, requirements })]);
   const csrf = createCsrf({ key: deriveKey(config.secretKey, 'csrf'), issuer: config.issuer });
 
@@ -199,6 +234,12 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
 
   // Koa's `proxy` stays off: `clientAddress` reads the forwarding headers, trusting only TRUST_PROXY.
   const app = new Koa({ keys: cookieKeys });
+  // What fails after a response has started (a streamed body broken off) reaches Koa's 'error'
+  // event, not the error handler. A client leaving an event stream is how those streams end.
+  app.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    logger.error({ err: error }, 'response failed after it started');
+  });
   app.use(clientAddress(config.trustProxy));
   // Mounted in a host app, the request's cookie jar is the host's, signed with the host's keys
   // (or none): give every request a jar signed with ours.
@@ -210,11 +251,11 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   app.use(securityHeaders());
   app.use(errorHandler(render));
   app.use(health.routes());
-  app.use(assets(['idp.css']));
+  app.use(assets(['idp.css', 'wait.js']));
   // Before oidc-provider's mount: every /api/device/v1/ path is answered here, in JSON.
   app.use(deviceApi.middleware);
   app.use(createInteractionRouter({
-    flows, passwordLogin, factors, authentications, csrf, render, basePath, now, flowTtlSeconds: TTL.Interaction,
+    flows, passwordLogin, factors, authentications, csrf, render, basePath, now, flowTtlSeconds: TTL.Interaction, heartbeatMs: options.heartbeatMs,
   }).routes());
   app.use(createSelfServiceRouter({
     issuer: config.issuer,

@@ -54,6 +54,12 @@ export interface FactorRefusal {
   challenge?: Challenge | undefined;
 }
 
+/**
+ * Where a login's challenge stands, as its waiting page learns it: `not_found` for a challenge
+ * that is not this login's (or is forgotten), so nothing is told about another login's.
+ */
+export type ChallengeState = 'pending' | 'approved' | 'rejected' | 'expired' | 'not_found';
+
 /** The outcome of an answer: accepted (the kind's {@link FactorKind.amr} is proven), or refused. */
 export type FactorVerifyResult = { ok: true } | FactorRefusal;
 
@@ -94,6 +100,13 @@ export interface FactorKind {
    * for and no other. Counts failures and audits the outcome.
    */
   verify(input: { userId: string; factorId: string; answer: { code?: string; challengeId?: string }; flow: FactorFlow; context: ActContext }): Promise<FactorVerifyResult>;
+  /**
+   * Only for challenge kinds: waits until the challenge sent for this login (`flow`) is
+   * approved, rejected or expires, so the waiting page can go on by itself; heard from whichever
+   * node the device answered on. Resolves at once when it is not pending, and with `pending`
+   * only when `signal` aborts first. Spends nothing: the login still posts `verify`.
+   */
+  awaitChallenge?(input: { userId: string; factorId: string; challengeId: string; flow: FactorFlow; signal: AbortSignal }): Promise<ChallengeState>;
   /**
    * Only for kinds whose codes follow a clock that can drift (TOTP): finds the factor's drift
    * from two codes in a row (RFC 6238 §6). The code page offers it after a wrong code.

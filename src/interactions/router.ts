@@ -1,9 +1,11 @@
+import { PassThrough } from 'node:stream';
+
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 
 import type { PasswordLogin } from '../auth/password-login.ts';
 import type { SessionAuthentication } from '../auth/step-up.ts';
-import type { ActContext, Challenge, FactorFlow, FactorKind, FactorRegistry, SecondFactor } from '../factors/factor.ts';
+import type { ActContext, Challenge, ChallengeState, FactorFlow, FactorKind, FactorRegistry, SecondFactor } from '../factors/factor.ts';
 import { requestState } from '../http/context.ts';
 import type { Csrf } from '../http/csrf.ts';
 import { IdpError } from '../http/errors.ts';
@@ -29,7 +31,12 @@ export interface InteractionDeps {
   now: () => number;
   /** How long what a login has proven so far is kept (the interaction's lifetime), seconds. */
   flowTtlSeconds: number;
+  /** Heartbeat interval of the waiting page's event stream, ms. Defaults to 15 s. */
+  heartbeatMs?: number;
 }
+
+/** How long the waiting page's EventSource waits before it reconnects (the stream's `retry`). */
+const RETRY_MS = 3000;
 
 /** The login a request belongs to, under `ctx.state.interaction` (set by `loadFlow`). */
 interface Interaction {
@@ -83,6 +90,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       login: `${base}/login`,
       code: `${base}/code`,
       challenge: `${base}/challenge`,
+      challengeEvents: (challengeId: string, factorId: string) => `${base}/challenge/${encodeURIComponent(challengeId)}/events?factor=${encodeURIComponent(factorId)}`,
       resync: `${base}/resync`,
       cancel: `${base}/cancel`,
       choose: `${base}/choose`,
@@ -166,10 +174,12 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         code: challenge.code,
         number: challenge.number,
         expires: text(ctx, 'wait.expires', { time: clockTime(language, challenge.expiresAt), left: timeLeft(challenge.expiresAt.getTime(), deps.now()) }),
+        eventsHref: paths(flow).challengeEvents(challenge.id, factor.id),
       },
       continueAction: paths(flow).challenge,
-      // Starting the factor again sends a new challenge.
-      sendAgainHref: `${paths(flow).choose}/${factor.id}`,
+      // Starting the factor again sends a new challenge: a form post with its CSRF token, never
+      // a link a page elsewhere or a prefetch could follow to push requests at the device.
+      sendAgainAction: `${paths(flow).choose}/${factor.id}`,
       chooseHref: chooseHref(flow, factors),
     });
   }
@@ -291,6 +301,48 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     return waitPage(ctx, factor, factors, { error: message });
   }
 
+  /**
+   * The waiting page's live update (Server-Sent Events, WHATWG HTML §9.2): one `settled` event
+   * when this login's challenge is approved, rejected or expires, then the end; `: heartbeat`
+   * comments meanwhile, so proxies keep it open. The page then posts its continue form, which
+   * finishes the login or explains the outcome. A challenge that is not this login's reads
+   * `not_found`, whatever became of it.
+   */
+  async function streamChallenge(ctx: Context) {
+    const accountId = accountOf(interaction(ctx));
+    const factors = accountId ? await deps.factors.listForUser(accountId) : [];
+    const factor = factors.find((candidate) => candidate.id === ctx.query.factor);
+    const kind = factor && kindOf(factor);
+    if (!accountId || !factor || !kind?.awaitChallenge) throw new IdpError('not_found');
+    const { flow } = interaction(ctx);
+    const { log } = requestState(ctx);
+
+    const stream = new PassThrough();
+    const gone = new AbortController();
+    ctx.res.on('close', () => gone.abort());
+    const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), deps.heartbeatMs ?? 15_000);
+    heartbeat.unref();
+    ctx.req.socket.setTimeout(0);
+    ctx.status = 200;
+    ctx.type = 'text/event-stream';
+    ctx.set('Cache-Control', 'no-cache, no-transform');
+    // nginx buffers responses unless told not to.
+    ctx.set('X-Accel-Buffering', 'no');
+    ctx.body = stream;
+    stream.write(`retry: ${RETRY_MS}\n\n`);
+
+    const settled = (state: ChallengeState) => {
+      if (state !== 'pending') stream.write(`event: settled\ndata: ${JSON.stringify({ status: state })}\n\n`);
+    };
+    // Answered in the background: the response is the stream, which Koa starts sending now.
+    void kind.awaitChallenge({ userId: accountId, factorId: factor.id, challengeId: ctx.params.id as string, flow: factorFlow(flow), signal: gone.signal })
+      .then(settled, (error: unknown) => log.warn({ err: error }, 'waiting for a challenge failed; the page reconnects'))
+      .finally(() => {
+        clearInterval(heartbeat);
+        stream.end();
+      });
+  }
+
   /** Two codes in a row find a drifted factor's clock, for kinds that can resynchronise. */
   async function resynchronise(ctx: Context) {
     const posted = await postedFactor(ctx);
@@ -316,9 +368,12 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   router.get('/interaction/:uid', loadFlow, resume);
   router.get('/interaction/:uid/choose', loadFlow, showChooser);
   router.get('/interaction/:uid/choose/:factor', loadFlow, chooseFactor);
+  // The waiting page's "send again".
+  router.post('/interaction/:uid/choose/:factor', forms, loadFlow, checkForm, chooseFactor);
   router.post('/interaction/:uid/login', forms, loadFlow, checkForm, checkPassword);
   router.post('/interaction/:uid/code', forms, loadFlow, checkForm, verifyCode);
   router.post('/interaction/:uid/challenge', forms, loadFlow, checkForm, verifyChallenge);
+  router.get('/interaction/:uid/challenge/:id/events', loadFlow, streamChallenge);
   router.post('/interaction/:uid/resync', forms, loadFlow, checkForm, resynchronise);
   router.post('/interaction/:uid/cancel', forms, loadFlow, checkForm, cancel);
   return router;

@@ -153,8 +153,11 @@ describe('a second-factor kind as a plug-in: a fake challenge kind, end to end',
     expect(rejected.html).to.include('Anmodningen blev afvist på enheden');
     expect(rejected.html).to.not.include('name="challenge"');
 
-    const again = /href="([^"]*\/choose\/carl-own)"/.exec(rejected.html)?.[1] as string;
-    const { response, url } = await browser.follow(new URL(again, rejected.url));
+    // "Send again" is a form post with the flow's CSRF token, never a link that sends a request.
+    expect(rejected.html).to.not.match(/href="[^"]*\/choose\/carl-own"/);
+    const again = readForm(rejected.html, rejected.url);
+    expect(again.action).to.match(/\/choose\/carl-own$/);
+    const { response, url } = await browser.submit(again.action, again.fields);
     const fresh = readForm(await response.text(), url).fields.challenge;
     expect(fresh).to.be.a('string').and.not.equal(challenge);
   });

@@ -23,6 +23,11 @@ export interface ChallengeStore {
   settle(challenge: ChallengeRecord, outcome: ChallengeOutcome): Promise<boolean>;
   /** Spends an approval on the login it was made for, once; false when it was spent already. */
   spend(challenge: ChallengeRecord): Promise<boolean>;
+  /**
+   * Waits for a challenge's outcome, settled on any node (its channel carries it). Resolves with
+   * the outcome, or undefined once the challenge expires or `signal` aborts.
+   */
+  awaitOutcome(challenge: ChallengeRecord, signal: AbortSignal): Promise<ChallengeOutcome | undefined>;
 }
 
 /** A challenge as stored: with the pending slot of its user it holds until settled. */
@@ -93,5 +98,30 @@ export function createChallengeStore(deps: { store: ShortLivedStore; maxPending:
     },
 
     spend: (challenge) => store.setIfAbsent(`${key(challenge.id)}:spent`, '1', lifeLeft(challenge)),
+
+    async awaitOutcome(challenge, signal) {
+      if (signal.aborted) return undefined;
+      let finish: (outcome: ChallengeOutcome | undefined) => void = () => {};
+      const settled = new Promise<ChallengeOutcome | undefined>((resolve) => {
+        finish = resolve;
+      });
+      const onAbort = () => finish(undefined);
+      signal.addEventListener('abort', onAbort, { once: true });
+      const expiry = setTimeout(onAbort, Math.max(0, challenge.expiresAt - deps.now()));
+      let unsubscribe: (() => Promise<void>) | undefined;
+      try {
+        // Subscribed before the outcome is read: a settlement in between is heard, not lost.
+        unsubscribe = await store.subscribe(challengeChannel(challenge.id), (message) => {
+          if (message === 'approved' || message === 'rejected') finish(message);
+        });
+        const already = await outcomeOf(challenge.id);
+        if (already) finish(already);
+        return await settled;
+      } finally {
+        clearTimeout(expiry);
+        signal.removeEventListener('abort', onAbort);
+        await unsubscribe?.().catch(() => {});
+      }
+    },
   };
 }

@@ -102,5 +102,19 @@ function createDeviceKind(kind: DeviceKind, deps: DeviceKindDeps): FactorKind {
       await audit(events.succeeded, userId, context, { deviceId: factorId, challengeId: (challenge as ChallengeRecord).id });
       return { ok: true };
     },
+
+    async awaitChallenge({ userId, factorId, challengeId, flow, signal }) {
+      const look = async () => {
+        const { challenge, outcome } = await deps.challenges.find(challengeId);
+        return { challenge, state: decideLoginView({ challenge, outcome, userId, deviceId: factorId, flowUid: flow.uid, now: deps.now() }) };
+      };
+      let seen = await look();
+      // A timer may fire a moment before the clock reaches the expiry: look again until it has.
+      while (seen.state === 'pending' && !signal.aborted) {
+        await deps.challenges.awaitOutcome(seen.challenge as ChallengeRecord, signal);
+        seen = await look();
+      }
+      return seen.state;
+    },
   };
 }

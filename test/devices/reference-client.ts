@@ -1,0 +1,77 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createPrivateKey, type JsonWebKey } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { expect } from 'chai';
+
+import type { Idp } from '../../src/app.ts';
+import type { DevicePublicKey } from '../../src/store/devices.ts';
+import { pairingCodeFor, TestDevice } from './device-client.ts';
+
+const BIN = fileURLToPath(new URL('../../clients/desktop/bin/stepup-device.js', import.meta.url));
+
+/** The desktop PIN the tests register with. */
+export const DESKTOP_PIN = '2580';
+
+/** A running `stepup-device` (the reference client), a real child process. */
+export interface DeviceProcess {
+  child: ChildProcessWithoutNullStreams;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `stepup-device` with `args`, as a script would. */
+export function startDevice(args: string[]): DeviceProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin.on('error', () => {});
+  return { child, stdout: () => stdout, stderr: () => stderr, exited: once(child, 'close').then(([code]) => code as number | null) };
+}
+
+/** Runs `stepup-device` to its end with `stdin` piped in. */
+export async function runDevice(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const device = startDevice(args);
+  device.child.stdin.end(stdin);
+  const code = await device.exited;
+  return { code, stdout: device.stdout(), stderr: device.stderr() };
+}
+
+/** A desktop client registered and paired by the reference client, with its state file. */
+export interface ReferenceDevice {
+  deviceId: string;
+  state: string;
+  /** `approve --next --pin-stdin`, started now; answers the oldest waiting challenge or the next one. */
+  approveNext(pin?: string, extra?: string[]): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  rejectNext(): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** The same device for hand-made signed requests (its key read from the state file). */
+  signer(url: string): Promise<TestDevice>;
+}
+
+/** Registers a desktop client for `user` with a pairing code from the device service, as IT's `stepup device pair` gives it. */
+export async function registerDesktop(idp: Idp, server: string, user: { id: string; username: string }, name = 'Kontor-pc'): Promise<ReferenceDevice> {
+  const code = await pairingCodeFor(idp, user, 'desktop');
+  const state = join(await mkdtemp(join(tmpdir(), 'stepup-device-')), 'device.json');
+  const registered = await runDevice(['register', '--server', server, '--kind', 'desktop', '--name', name, '--pairing-code', code, '--pin-stdin', '--state', state], `${DESKTOP_PIN}\n`);
+  expect(registered.code, registered.stderr).to.equal(0);
+  const { deviceId } = JSON.parse(await readFile(state, 'utf8')) as { deviceId: string };
+  return {
+    deviceId,
+    state,
+    approveNext: (pin = DESKTOP_PIN, extra = []) => runDevice(['approve', '--next', '--pin-stdin', '--timeout', '15', '--state', state, ...extra], `${pin}\n`),
+    rejectNext: () => runDevice(['reject', '--next', '--timeout', '15', '--state', state]),
+    async signer(url) {
+      const { privateKey: jwk } = JSON.parse(await readFile(state, 'utf8')) as { privateKey: JsonWebKey & DevicePublicKey };
+      const device = new TestDevice(url, { privateKey: createPrivateKey({ key: jwk, format: 'jwk' }), publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } });
+      device.deviceId = deviceId;
+      return device;
+    },
+  };
+}
