@@ -4,45 +4,15 @@ import * as client from 'openid-client';
 import { ACR_VALUES } from '../../src/auth/levels.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
-import { authorizationRequest, discover, openLoginPage, REDIRECT_URI, registerClient } from '../oidc/login-flow.ts';
+import { discover, REDIRECT_URI, registerClient } from '../oidc/login-flow.ts';
 import { readEvents } from './device-client.ts';
 import { registerDesktop, type ReferenceDevice } from './reference-client.ts';
-
-const PASSWORD = 'Foraar-i-Fredericia-2026';
+import { eventsUrl, PASSWORD, pressContinue, toWaitingPage } from './waiting-page.ts';
 
 /** The IdP's clock: the wall clock (devices sign with it) plus an offset the tests move. */
 class OffsetClock {
   offsetMs = 0;
   now = (): number => Date.now() + this.offsetMs;
-}
-
-/** A page the browser is on. */
-interface Page {
-  url: string;
-  html: string;
-}
-
-/** Password at Substantial for a user with one device: the waiting page comes at once, without the chooser. */
-export async function toWaitingPage(config: client.Configuration, browser: Browser, username: string) {
-  const request = await authorizationRequest(config, { acr_values: ACR_VALUES.substantial });
-  const { form } = await openLoginPage(browser, request.url);
-  const { response, url } = await browser.submit(form.action, { ...form.fields, username, password: PASSWORD }, { stopAt: REDIRECT_URI });
-  const html = await response.text();
-  expect(response.status, html).to.equal(200);
-  return { request, page: { url, html } };
-}
-
-/** Posts the waiting page's continue form. */
-export async function pressContinue(browser: Browser, page: Page): Promise<Page> {
-  const form = readForm(page.html, page.url);
-  const { response, url } = await browser.submit(form.action, form.fields, { stopAt: REDIRECT_URI });
-  return { url, html: url.startsWith(REDIRECT_URI) ? '' : await response.text() };
-}
-
-/** The waiting page's event stream URL. */
-export function eventsUrl(page: Page): string {
-  const href = /data-events="([^"]+)"/.exec(page.html)?.[1] as string;
-  return new URL(href.replace(/&amp;/g, '&'), page.url).href;
 }
 
 describe('device challenges end to end: the reference desktop client approves a login', function () {
