@@ -5,7 +5,7 @@ import { ACR_VALUES } from '../../src/auth/levels.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { discover, REDIRECT_URI, registerClient } from '../oidc/login-flow.ts';
-import { readEvents } from './device-client.ts';
+import { readEvents, streamEnds } from './device-client.ts';
 import { registerDesktop, type ReferenceDevice } from './reference-client.ts';
 import { eventsUrl, PASSWORD, pressContinue, toWaitingPage } from './waiting-page.ts';
 
@@ -24,7 +24,7 @@ describe('device challenges end to end: the reference desktop client approves a 
 
   before(async () => {
     backing = await createBacking();
-    running = await startIdp(backing, { now: clock.now });
+    running = await startIdp(backing, { now: clock.now, heartbeatMs: 200 });
     await registerClient(running.idp, 'sag-rp');
     config = await discover(running.issuer, 'sag-rp');
   });
@@ -119,6 +119,18 @@ describe('device challenges end to end: the reference desktop client approves a 
     expect(explained.html).to.include('Anmodningen blev afvist på enheden');
     expect(explained.html).to.not.include('name="challenge"');
     expect(explained.html).to.include('Send en ny anmodning');
+  });
+
+  it('keeps the waiting page\'s stream alive with heartbeats until the device answers, then ends it', async () => {
+    const { device } = await employeeWithDesktop('hjalte');
+    const browser = new Browser();
+    const { page } = await toWaitingPage(config, browser, 'hjalte');
+    const live = await browser.fetch(eventsUrl(page), { headers: { accept: 'text/event-stream' } });
+    const quiet = await readEvents(live, (text) => text.includes(': heartbeat'));
+    expect(quiet.text).to.match(/^retry: 3000\n\n/).and.not.include('event:');
+    expect((await device.approveNext()).code).to.equal(0);
+    expect((await readEvents(live, (text) => text.includes('event: settled'))).text).to.include('"status":"approved"');
+    expect(await streamEnds(live)).to.equal(true);
   });
 
   it('expires: the waiting page and its stream say so, and the device gets challenge_expired', async () => {

@@ -48,6 +48,8 @@ export interface StartOptions {
   demo?: boolean;
   /** Second-factor kinds beside the built-in ones (a fake challenge kind, say). */
   extraFactorKinds?: IdpOptions['extraFactorKinds'];
+  /** Heartbeat interval of the event streams, ms (15 s by default), so a test sees heartbeats soon. */
+  heartbeatMs?: number;
 }
 
 /**
@@ -83,6 +85,7 @@ export async function startIdp(backing: Backing, options: StartOptions = {}): Pr
     logger: pino({ level: 'debug' }, sink),
     ...(options.now ? { now: options.now } : {}),
     ...(options.extraFactorKinds ? { extraFactorKinds: options.extraFactorKinds } : {}),
+    ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     demo: options.demo ?? false,
   });
   let handler = idp.app.callback();

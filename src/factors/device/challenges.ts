@@ -108,6 +108,7 @@ export function createChallengeStore(deps: { store: ShortLivedStore; maxPending:
       const onAbort = () => finish(undefined);
       signal.addEventListener('abort', onAbort, { once: true });
       const expiry = setTimeout(onAbort, Math.max(0, challenge.expiresAt - deps.now()));
+      expiry.unref();
       let unsubscribe: (() => Promise<void>) | undefined;
       try {
         // Subscribed before the outcome is read: a settlement in between is heard, not lost.
