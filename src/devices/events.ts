@@ -6,18 +6,15 @@
  * (`notices.ts`), so a revocation on any node, or by `stepup`, ends it at once; each heartbeat
  * also reads the device's status, in case a notice was lost while the store was away.
  */
-import { PassThrough } from 'node:stream';
-
 import type { Context } from 'koa';
 
-import { IdpError } from '../http/errors.ts';
+import { requestState } from '../http/context.ts';
+import { openEventStream } from '../http/event-stream.ts';
 import type { DeviceRecord, DeviceRepository } from '../store/devices.ts';
 import type { ShortLivedStore } from '../store/short-lived/types.ts';
 import { deviceChannel, parseDeviceNotice, type ClosedReason, type DeviceNotice } from './notices.ts';
 import { effectiveStatus } from './service.ts';
 
-/** How long a client waits before reconnecting (the stream's `retry` field). */
-export const RETRY_MS = 3000;
 
 /** A challenge as the stream announces it. */
 export type ChallengeAnnouncement = Extract<DeviceNotice, { type: 'challenge' }>;
@@ -40,7 +37,6 @@ export interface EventStreams {
   closeAll(): void;
 }
 
-const eventText = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
 /** The event streams of one IdP instance. */
 export function createEventStreams(deps: EventStreamDeps): EventStreams {
@@ -49,59 +45,40 @@ export function createEventStreams(deps: EventStreamDeps): EventStreams {
 
   return {
     async open(ctx, device) {
-      const stream = new PassThrough();
-      let ended = false;
-      let unsubscribe: (() => Promise<void>) | undefined;
-      const end = (reason?: ClosedReason) => {
-        if (ended) return;
-        ended = true;
-        clearInterval(heartbeat);
-        open.delete(endQuietly);
-        void unsubscribe?.().catch(() => {});
-        if (reason) stream.write(eventText('closed', { reason }));
-        stream.end();
-      };
-      const endQuietly = () => end();
-      const onNotice = (message: string) => {
-        const notice = parseDeviceNotice(message);
-        if (notice?.type === 'closed') end(notice.reason);
-        else if (notice?.type === 'challenge' && !ended) stream.write(eventText('challenge', { challengeId: notice.challengeId, expiresAt: notice.expiresAt }));
-      };
       const checkStatus = async () => {
         const current = await deps.devices.find(device.id).catch(() => device);
         const { status } = effectiveStatus({ device: current ?? { status: 'revoked', lockedUntil: null }, now: new Date(deps.now()) });
-        if (status === 'revoked') end('revoked');
-        else if (status === 'locked') end('locked');
+        if (status === 'revoked' || status === 'locked') close(status);
       };
+      const stream = openEventStream(ctx, { heartbeatMs, onHeartbeat: () => void checkStatus() });
+      const close = (reason: ClosedReason) => {
+        stream.send('closed', { reason });
+        stream.end();
+      };
+      const onNotice = (message: string) => {
+        const notice = parseDeviceNotice(message);
+        if (notice?.type === 'closed') close(notice.reason);
+        else if (notice?.type === 'challenge') stream.send('challenge', { challengeId: notice.challengeId, expiresAt: notice.expiresAt });
+      };
+      open.add(stream.end);
 
-      const heartbeat = setInterval(() => {
-        stream.write(': heartbeat\n\n');
-        void checkStatus();
-      }, heartbeatMs);
-      heartbeat.unref();
-      // Subscribed before anything is sent, so nothing published meanwhile is missed.
+      // Subscribed before the pending challenges are read, so none is missed between the two. Without
+      // the store the stream ends at once and the client reconnects after `retry`.
+      let unsubscribe: () => Promise<void>;
       try {
         unsubscribe = await deps.store.subscribe(deviceChannel(device.id), onNotice);
       } catch (error) {
-        end();
-        throw new IdpError('service_unavailable', { detail: 'cannot subscribe to the device channel', cause: error });
+        requestState(ctx).log.warn({ err: error }, 'cannot subscribe to the device channel; the stream ends and the device reconnects');
+        stream.end();
+        return;
       }
-      // A notice that ended the stream while the subscription was being made could not unsubscribe it.
-      if (ended) void unsubscribe().catch(() => {});
-      open.add(endQuietly);
-      ctx.res.on('close', endQuietly);
-      ctx.req.socket.setTimeout(0);
-      ctx.req.socket.setNoDelay(true);
-
-      ctx.status = 200;
-      ctx.type = 'text/event-stream';
-      ctx.set('Cache-Control', 'no-cache, no-transform');
-      // nginx buffers responses unless told not to.
-      ctx.set('X-Accel-Buffering', 'no');
-      ctx.body = stream;
-      stream.write(`retry: ${RETRY_MS}\n\n`);
+      stream.closed.addEventListener('abort', () => {
+        open.delete(stream.end);
+        void unsubscribe().catch(() => {});
+      });
+      if (stream.closed.aborted) void unsubscribe().catch(() => {});
       for (const challenge of (await deps.pendingChallenges?.(device)) ?? []) {
-        stream.write(eventText('challenge', { challengeId: challenge.challengeId, expiresAt: challenge.expiresAt }));
+        stream.send('challenge', { challengeId: challenge.challengeId, expiresAt: challenge.expiresAt });
       }
     },
     closeAll() {

@@ -1,5 +1,3 @@
-import { PassThrough } from 'node:stream';
-
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 
@@ -9,6 +7,7 @@ import type { ActContext, Challenge, ChallengeState, FactorFlow, FactorKind, Fac
 import { requestState } from '../http/context.ts';
 import type { Csrf } from '../http/csrf.ts';
 import { IdpError } from '../http/errors.ts';
+import { openEventStream } from '../http/event-stream.ts';
 import { checkFormToken, formField, formParser } from '../http/form.ts';
 import { clockTime, translate, type MessageKey } from '../http/i18n.ts';
 import type { Renderer } from '../http/render.ts';
@@ -36,7 +35,6 @@ export interface InteractionDeps {
 }
 
 /** How long the waiting page's EventSource waits before it reconnects (the stream's `retry`). */
-const RETRY_MS = 3000;
 
 /** The login a request belongs to, under `ctx.state.interaction` (set by `loadFlow`). */
 interface Interaction {
@@ -317,30 +315,13 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const { flow } = interaction(ctx);
     const { log } = requestState(ctx);
 
-    const stream = new PassThrough();
-    const gone = new AbortController();
-    ctx.res.on('close', () => gone.abort());
-    const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), deps.heartbeatMs ?? 15_000);
-    heartbeat.unref();
-    ctx.req.socket.setTimeout(0);
-    ctx.status = 200;
-    ctx.type = 'text/event-stream';
-    ctx.set('Cache-Control', 'no-cache, no-transform');
-    // nginx buffers responses unless told not to.
-    ctx.set('X-Accel-Buffering', 'no');
-    ctx.body = stream;
-    stream.write(`retry: ${RETRY_MS}\n\n`);
-
-    const settled = (state: ChallengeState) => {
-      if (state !== 'pending') stream.write(`event: settled\ndata: ${JSON.stringify({ status: state })}\n\n`);
-    };
+    const stream = openEventStream(ctx, { heartbeatMs: deps.heartbeatMs ?? 15_000 });
     // Answered in the background: the response is the stream, which Koa starts sending now.
-    void kind.awaitChallenge({ userId: accountId, factorId: factor.id, challengeId: ctx.params.id as string, flow: factorFlow(flow), signal: gone.signal })
-      .then(settled, (error: unknown) => log.warn({ err: error }, 'waiting for a challenge failed; the page reconnects'))
-      .finally(() => {
-        clearInterval(heartbeat);
-        stream.end();
-      });
+    void kind.awaitChallenge({ userId: accountId, factorId: factor.id, challengeId: ctx.params.id as string, flow: factorFlow(flow), signal: stream.closed })
+      .then((state: ChallengeState) => {
+        if (state !== 'pending') stream.send('settled', { status: state });
+      }, (error: unknown) => log.warn({ err: error }, 'waiting for a challenge failed; the page reconnects'))
+      .finally(stream.end);
   }
 
   /** Two codes in a row find a drifted factor's clock, for kinds that can resynchronise. */
