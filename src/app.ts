@@ -11,11 +11,14 @@ import { createAccessPasses } from './auth/access-passes.ts';
 import { createPasswordLogin } from './auth/password-login.ts';
 import type { IdpConfig } from './config/index.ts';
 import { deriveKey } from './crypto/derived-keys.ts';
+import { deriveVapidKeys } from './crypto/vapid-keys.ts';
 import { createDemoRouter } from './demo/router.ts';
 import { createChallengeAnnouncer } from './devices/announce.ts';
 import { challengeRoutes, pendingAnnouncements } from './devices/challenge-routes.ts';
 import { createLoggingPushGateway, type PushGateway } from './devices/push-gateway.ts';
+import { pushRoutes } from './devices/push-routes.ts';
 import { createPushSubscriptions } from './devices/push-subscriptions.ts';
+import { createWebPushGateway } from './devices/web-push.ts';
 import { createDeviceApi } from './devices/router.ts';
 import { createDeviceService } from './devices/service.ts';
 import { assets } from './http/assets.ts';
@@ -66,8 +69,8 @@ export interface IdpOptions extends StorageOptions {
    */
   extraFactorKinds?: (storage: Storage) => FactorKind[];
   /**
-   * How apps are told of a challenge while not holding the event stream. Defaults to the
-   * development gateway, which only logs (`devices/push-gateway.ts`).
+   * How apps are told of a challenge while not holding the event stream. Defaults to the one
+   * `PUSH_GATEWAY` names: Web Push (`devices/web-push.ts`) or the development gateway, which only logs.
    */
   pushGateway?: PushGateway;
   /** Heartbeat interval of the device and waiting-page event streams, ms. Defaults to 15 s; tests shorten it. */
@@ -178,7 +181,11 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     limits: config.factorLockout,
     now,
   });
-  const pushSubscriptions = createPushSubscriptions({ devices: storage.devices, audit: storage.audit, gateway: options.pushGateway ?? createLoggingPushGateway(logger) });
+  const vapidKeys = deriveVapidKeys(config.secretKey);
+  const pushGateway = options.pushGateway ?? (config.push.gateway === 'webpush'
+    ? createWebPushGateway({ vapid: { subject: config.push.vapidSubject, ...vapidKeys }, ttlSeconds: config.challenges.ttlSeconds, log: logger })
+    : createLoggingPushGateway(logger));
+  const pushSubscriptions = createPushSubscriptions({ devices: storage.devices, audit: storage.audit, gateway: pushGateway });
   const challenges = createChallengeStore({ store: storage.shortLived, maxPending: config.challenges.maxPending, now });
   const deviceKinds = createDeviceKinds({
     devices: storage.devices,
@@ -217,7 +224,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     now,
     heartbeatMs: options.heartbeatMs,
     pendingChallenges: pendingAnnouncements(answers),
-    extensions: [challengeRoutes({ answers })],
+    extensions: [challengeRoutes({ answers }), pushRoutes({ subscriptions: pushSubscriptions, vapidPublicKey: vapidKeys.publicKey })],
   });
   const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, requirements })]);
   const csrf = createCsrf({ key: deriveKey(config.secretKey, 'csrf'), issuer: config.issuer });
