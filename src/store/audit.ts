@@ -45,6 +45,7 @@ export type AuditType =
   | 'device.revoked'
   | 'device.locked'
   | 'device.unlocked'
+  | 'device.listed'
   | 'device.push_subscribed'
   | 'device.push_unsubscribed'
   | 'challenge.sent'

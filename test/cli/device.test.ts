@@ -104,6 +104,12 @@ describe('stepup device', function () {
       expect(locked?.status).to.equal('locked');
       expect(locked?.lockedUntil).to.be.a('string');
 
+      const listed = await backing.inspect(async (_db, { events }) => events('device.listed'));
+      expect(listed.map((event) => ({ actor: event.actor, userId: event.userId, details: event.details }))).to.deep.equal([
+        { actor: 'cli', userId: user.id, details: { count: 1 } },
+        { actor: 'cli', userId: null, details: { count: all.devices.length, scope: 'all' } },
+      ]);
+
       const text = await backing.run(['device', 'list', user.username]);
       expect(text.stdout).to.equal(`${id}  ${user.username}  Kontor-pc  (desktop, active, added ${new Date().toISOString().slice(0, 10)})\n`);
       const unknown = await backing.run(['--json', 'device', 'list', 'ingen-saadan']);

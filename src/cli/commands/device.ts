@@ -93,6 +93,8 @@ export async function listDevices(deps: DeviceCommandDeps, input: { username: st
   const usernames = new Map<string, string | null>(user ? [[user.id, user.username]] : []);
   const devices: DeviceSummary[] = [];
   for (const record of records) devices.push(await summary(deps.storage, record, usernames));
+  // IT looking at who holds which device is itself an administrative act (issue "Step 4").
+  await deps.storage.audit.record({ type: 'device.listed', actor: ACTOR, userId: user?.id, details: { count: devices.length, ...(user ? {} : { scope: 'all' }) } });
   if (devices.length === 0) out.line(user ? `${user.username} has no devices.` : 'No devices.');
   for (const device of devices) {
     const facts = [device.kind, device.status, device.lockedUntil ? `locked until ${device.lockedUntil}` : '', `added ${device.createdAt.slice(0, 10)}`, device.lastUsedAt ? `last used ${device.lastUsedAt.slice(0, 16).replace('T', ' ')}` : ''].filter(Boolean);
