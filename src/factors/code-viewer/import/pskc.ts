@@ -30,7 +30,7 @@
  * may stay plain, as vendors write them.
  *
  * Namespaces are matched by URI, never by prefix. Documents with a DOCTYPE are refused before
- * parsing (see `xml.ts`).
+ * parsing (see `src/xml/untrusted.ts`).
  */
 import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Element } from '@xmldom/xmldom';
@@ -39,7 +39,8 @@ import { decodeBase64 } from './encoding.ts';
 import { checkSecretLength, readAlgorithm, readDigits, readPeriod } from './fields.ts';
 import { bilingual, MESSAGES } from './messages.ts';
 import type { ImportedToken, ImportError, ImportErrorCode, ImportResult } from './types.ts';
-import { childElement, childElements, NS, parseXml, pskcPath, textOf } from './xml.ts';
+import { parseUntrustedXml } from '../../../xml/untrusted.ts';
+import { childElement, childElements, NS, pskcPath, textOf } from './xml.ts';
 
 /** Options of {@link parseTokenPskc}. */
 export interface ParseTokenPskcOptions {
@@ -91,7 +92,7 @@ type DataValue =
  * each naming its `KeyPackage`. All or nothing: one bad package and no token is returned.
  */
 export function parseTokenPskc(options: ParseTokenPskcOptions): ImportResult {
-  const parsed = parseXml({ xml: options.xml });
+  const parsed = parseUntrustedXml({ xml: options.xml });
   if (!parsed.ok) {
     return {
       ok: false,
