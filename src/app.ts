@@ -196,7 +196,9 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     challengeTtlMs: config.challenges.ttlSeconds * 1000,
     now,
   });
-  const factors = createFactorRegistry([...createTotpKinds(totp), ...deviceKinds, ...(options.extraFactorKinds?.(storage) ?? [])]);
+  const factors = createFactorRegistry([...createTotpKinds(totp), ...deviceKinds, ...(options.extraFactorKinds?.(storage) ?? [])], {
+    defaultFactorOf: (userId) => storage.users.defaultFactorId(userId),
+  });
   const accessPasses = createAccessPasses({
     passes: storage.accessPasses,
     audit: storage.audit,

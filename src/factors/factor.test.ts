@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 
-import { createFactorRegistry, type FactorKind, type SecondFactor } from './factor.ts';
+import { createFactorRegistry, orderFactors, type FactorKind, type SecondFactor } from './factor.ts';
 
 /** A kind that owns the given factors and does nothing else. */
 function fakeKind(name: string, factors: Array<Omit<SecondFactor, 'kind' | 'lockedUntil'>>): FactorKind {
@@ -35,6 +35,13 @@ describe('the factor registry', () => {
     expect(listed.map((factor) => factor.id)).to.deep.equal(['k1', 'p1', 't1', 'p2']);
   });
 
+  it('lists the user\'s default first, marked, then the rest by last use', async () => {
+    const registry = createFactorRegistry([tokens, phones, keys], { defaultFactorOf: async (userId) => (userId === 'anna' ? 'p2' : null) });
+    const listed = await registry.listForUser('anna');
+    expect(listed.map((factor) => [factor.id, factor.isDefault])).to.deep.equal([['p2', true], ['k1', false], ['p1', false], ['t1', false]]);
+    expect((await registry.listForUser('bo')).map((factor) => factor.isDefault)).to.deep.equal([false, false, false, false]);
+  });
+
   it('finds a kind by its name; an unknown kind is undefined', () => {
     const registry = createFactorRegistry([phones, keys]);
     expect(registry.get('key')).to.equal(keys);
@@ -44,5 +51,28 @@ describe('the factor registry', () => {
 
   it('refuses a kind registered twice', () => {
     expect(() => createFactorRegistry([phones, fakeKind('phone', [])])).to.throw('factor kind "phone" is registered twice');
+  });
+});
+
+describe('orderFactors', () => {
+  const factor = (id: string, lastUsedAt: string | null): SecondFactor => ({ id, kind: 'token', name: id, lastUsedAt: lastUsedAt ? at(lastUsedAt) : null, lockedUntil: null });
+  const factors = [factor('never', null), factor('old', '2026-01-01T08:00:00Z'), factor('new', '2026-03-01T08:00:00Z'), factor('never-2', null)];
+  const ids = (defaultFactorId: string | null) => orderFactors({ factors, defaultFactorId }).map((listed) => listed.id);
+
+  it('puts the default first, even one never used, then the last used, the never used last in the order given', () => {
+    expect(ids('never-2')).to.deep.equal(['never-2', 'new', 'old', 'never']);
+    expect(ids('old')).to.deep.equal(['old', 'new', 'never', 'never-2']);
+  });
+
+  it('orders by last use alone without a default, or with one that names none of the factors (a removed one)', () => {
+    expect(ids(null)).to.deep.equal(['new', 'old', 'never', 'never-2']);
+    expect(ids('removed')).to.deep.equal(['new', 'old', 'never', 'never-2']);
+  });
+
+  it('marks the default and only it, and leaves the given list as it was', () => {
+    const listed = orderFactors({ factors, defaultFactorId: 'old' });
+    expect(listed.filter((one) => one.isDefault).map((one) => one.id)).to.deep.equal(['old']);
+    expect(factors.map((one) => one.id)).to.deep.equal(['never', 'old', 'new', 'never-2']);
+    expect(factors[0]).to.not.have.property('isDefault');
   });
 });

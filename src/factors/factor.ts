@@ -114,20 +114,34 @@ export interface FactorKind {
   resync?(input: { userId: string; factorId: string; codes: [string, string]; context: ActContext }): Promise<{ ok: true } | FactorRefusal>;
 }
 
+/** A factor as the registry lists it: with whether it is the user's default, which comes first. */
+export interface ListedFactor extends SecondFactor {
+  isDefault: boolean;
+}
+
 /** The kinds this instance offers, looked up by name. */
 export interface FactorRegistry {
   readonly kinds: readonly FactorKind[];
   /** The kind of that name; undefined for a kind not registered. */
   get(name: string): FactorKind | undefined;
-  /** The user's factors of every registered kind, the last used first (never used last). */
-  listForUser(userId: string): Promise<SecondFactor[]>;
+  /** The user's factors of every registered kind, in the order of {@link orderFactors}. */
+  listForUser(userId: string): Promise<ListedFactor[]>;
+}
+
+/** Options of {@link createFactorRegistry} beside the kinds. */
+export interface FactorRegistryOptions {
+  /**
+   * The id of the factor the user made their default, or null. Defaults to none (no user has a
+   * default), for a registry of kinds alone.
+   */
+  defaultFactorOf?: (userId: string) => Promise<string | null>;
 }
 
 /**
  * The registry of the given kinds, in that order where nothing else orders them. `app.ts`
  * builds it; a name given twice is refused, as the second kind could never be reached.
  */
-export function createFactorRegistry(kinds: readonly FactorKind[]): FactorRegistry {
+export function createFactorRegistry(kinds: readonly FactorKind[], { defaultFactorOf = async () => null }: FactorRegistryOptions = {}): FactorRegistry {
   const byName = new Map<string, FactorKind>();
   for (const kind of kinds) {
     if (byName.has(kind.name)) throw new Error(`factor kind "${kind.name}" is registered twice`);
@@ -137,11 +151,21 @@ export function createFactorRegistry(kinds: readonly FactorKind[]): FactorRegist
     kinds: [...kinds],
     get: (name) => byName.get(name),
     async listForUser(userId) {
-      const lists = await Promise.all(kinds.map((kind) => kind.listForUser(userId)));
-      // Array.prototype.sort is stable, so factors used equally late keep their kind's order.
-      return lists.flat().sort(lastUsedFirst);
+      const [lists, defaultFactorId] = await Promise.all([Promise.all(kinds.map((kind) => kind.listForUser(userId))), defaultFactorOf(userId)]);
+      return orderFactors({ factors: lists.flat(), defaultFactorId });
     },
   };
+}
+
+/**
+ * The order the chooser and the self-service list show a user's factors in: the default first
+ * (an id that names none of them is ignored: it may outlive its factor), then the last used,
+ * the never used last. Factors used equally late keep the order they were given in (the kinds'
+ * order), as `Array.prototype.sort` is stable.
+ */
+export function orderFactors(options: { factors: readonly SecondFactor[]; defaultFactorId: string | null }): ListedFactor[] {
+  const listed = options.factors.map((factor) => ({ ...factor, isDefault: factor.id === options.defaultFactorId }));
+  return listed.sort((a, b) => Number(b.isDefault) - Number(a.isDefault) || lastUsedFirst(a, b));
 }
 
 /** Orders factors by their last use, the newest first and the never used last. */

@@ -3,7 +3,7 @@ import type { Context, Next } from 'koa';
 
 import type { PasswordLogin } from '../auth/password-login.ts';
 import type { SessionAuthentication } from '../auth/step-up.ts';
-import type { ActContext, Challenge, ChallengeState, FactorFlow, FactorKind, FactorRegistry, SecondFactor } from '../factors/factor.ts';
+import type { ActContext, Challenge, ChallengeState, FactorFlow, FactorKind, FactorRegistry, ListedFactor, SecondFactor } from '../factors/factor.ts';
 import { requestState } from '../http/context.ts';
 import type { Csrf } from '../http/csrf.ts';
 import { IdpError } from '../http/errors.ts';
@@ -132,7 +132,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     deps.render(ctx, 'login', { ...pageBase(flow), action: paths(flow).login, username: extra.username ?? '', error: extra.error });
   }
 
-  function chooserPage(ctx: Context, factors: SecondFactor[]) {
+  function chooserPage(ctx: Context, factors: ListedFactor[]) {
     const { flow } = interaction(ctx);
     deps.render(ctx, 'choose-factor', {
       ...pageBase(flow),

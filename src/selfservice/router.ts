@@ -74,8 +74,8 @@ export interface SelfServiceDeps {
 
 /**
  * The self-service portal ("selvbetjening"): an employee logs in here as to any system, sees their
- * 2-factor devices, binds a code viewer from IT's stock with its serial and a code, and adds an
- * authenticator app by scanning a QR code.
+ * 2-factor devices, binds a code viewer from IT's stock with its serial and a code, adds an
+ * authenticator app by scanning a QR code, and makes one device the default offered first at login.
  *
  * Every request that changes a device decides again who may change it (`auth/factor-change.ts`):
  * someone who has a second factor must have proven one within `stepUpMaxAge`, else the portal
@@ -155,7 +155,7 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
     const { session, user } = portal(ctx);
     const factors = await deps.factors.listForUser(user.id);
     const decision = await changeDecision(user.id, session);
-    const notices: Record<string, MessageKey> = { added: 'ss.added', pass: 'ss.accessPass.accepted' };
+    const notices: Record<string, MessageKey> = { added: 'ss.added', pass: 'ss.accessPass.accepted', default: 'ss.defaultSet' };
     const notice = Object.keys(notices).find((name) => ctx.query[name] === '1');
     deps.render(ctx, 'selfservice', {
       csrf: csrfToken(session),
@@ -263,6 +263,19 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
     await showAuthenticator(ctx, pending, confirmRefusal(requestState(ctx).language, result));
   }
 
+  /**
+   * Makes one of the employee's own factors their default, offered first at login. An id that is
+   * not one of theirs (another employee's, a removed one) is refused and changes nothing.
+   */
+  async function makeDefault(ctx: Context) {
+    const { user } = portal(ctx);
+    const factor = (await deps.factors.listForUser(user.id)).find((candidate) => candidate.id === ctx.params.id);
+    if (!factor) throw new IdpError('not_found', { detail: `self-service: factor ${ctx.params.id} is not one of user ${user.id}'s` });
+    await deps.users.setDefaultFactor(user.id, factor.id);
+    await deps.audit.record({ type: 'factor.default_set', ...acting(ctx), userId: user.id, details: { factorId: factor.id, kind: factor.kind } });
+    seeOther(ctx, `${home}?default=1`);
+  }
+
   router.get('/', loadSession, showPortal);
   router.get('/login', beginLogin);
   router.get('/callback', finishLogin);
@@ -274,5 +287,6 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
   router.get('/authenticator', loadSession, mayChangeFactors, showAuthenticatorForm);
   router.post('/authenticator', forms, loadSession, checkForm, mayChangeFactors, startAuthenticator);
   router.post('/authenticator/confirm', forms, loadSession, checkForm, mayChangeFactors, confirmAuthenticator);
+  router.post('/factors/:id/default', forms, loadSession, checkForm, mayChangeFactors, makeDefault);
   return router;
 }

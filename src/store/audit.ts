@@ -35,6 +35,7 @@ export type AuditType =
   | 'access_pass.failed'
   | 'access_pass.revoked'
   | 'factor.first_enrolled'
+  | 'factor.default_set'
   | 'selfservice.login'
   | 'selfservice.logout'
   | 'pairing_code.issued'

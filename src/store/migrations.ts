@@ -7,6 +7,7 @@ import * as accessPasses from '../../migrations/20261125_004_access_passes.ts';
 import * as usernameNormalised from '../../migrations/20261125_005_username_normalised.ts';
 import * as devices from '../../migrations/20261125_006_devices.ts';
 import * as numberMatching from '../../migrations/20261125_007_number_matching.ts';
+import * as defaultFactor from '../../migrations/20261125_008_default_factor.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -25,6 +26,7 @@ const MIGRATIONS: ReadonlyArray<[name: string, migration: Migration]> = [
   ['20261125_005_username_normalised', usernameNormalised],
   ['20261125_006_devices', devices],
   ['20261125_007_number_matching', numberMatching],
+  ['20261125_008_default_factor', defaultFactor],
 ];
 
 /** A knex migration source over {@link MIGRATIONS}. */

@@ -21,6 +21,7 @@ interface UserRow {
   email: string | null;
   status: 'active' | 'locked';
   password_hash: string | null;
+  default_factor_id: string | null;
   created_at: Date;
   updated_at: Date | Knex.Raw;
 }
@@ -42,6 +43,13 @@ export interface UserRepository {
   list(filter?: { status?: User['status'] }): Promise<User[]>;
   setStatus(id: string, status: User['status'], trx?: Knex.Transaction): Promise<void>;
   setPasswordHash(id: string, passwordHash: string, trx?: Knex.Transaction): Promise<void>;
+  /**
+   * The id of the second factor the user chose as their default, or null. It may name a factor
+   * that is gone (factors live in two tables, so there is no foreign key): check it against theirs.
+   */
+  defaultFactorId(userId: string): Promise<string | null>;
+  /** Makes `factorId` the user's default second factor; null clears it. The caller checks the factor is theirs. */
+  setDefaultFactor(userId: string, factorId: string | null): Promise<void>;
   count(): Promise<number>;
 }
 
@@ -97,6 +105,14 @@ export function createUserRepository(db: Knex): UserRepository {
     },
     async setPasswordHash(id, passwordHash, trx) {
       await users(trx).where({ id }).update({ password_hash: passwordHash, updated_at: db.fn.now() });
+    },
+    async defaultFactorId(userId) {
+      if (!UUID.test(userId)) return null;
+      const row = (await users().where({ id: userId }).first('default_factor_id')) as Pick<UserRow, 'default_factor_id'> | undefined;
+      return row?.default_factor_id ?? null;
+    },
+    async setDefaultFactor(userId, factorId) {
+      await users().where({ id: userId }).update({ default_factor_id: factorId, updated_at: db.fn.now() });
     },
     async count() {
       const [{ count }] = (await db('users').count({ count: '*' })) as [{ count: string | number }];
