@@ -92,8 +92,12 @@ export interface FactorKind {
   readonly events: FactorEvents;
   /** The user's factors of this kind in use, the last used first. */
   listForUser(userId: string): Promise<SecondFactor[]>;
-  /** Begins a login with one of the user's factors: ask for a code, or send a challenge. */
-  start(input: { userId: string; factor: SecondFactor; flow: FactorFlow; context: ActContext }): Promise<FactorStart>;
+  /**
+   * Begins a login with one of the user's factors: ask for a code, or send a challenge. A
+   * challenge kind shows again the challenge this login already has waiting on that factor, so
+   * reloading a page sends nothing; only `resend` (the waiting page's "send again") sends a new one.
+   */
+  start(input: { userId: string; factor: SecondFactor; flow: FactorFlow; context: ActContext; resend?: boolean }): Promise<FactorStart>;
   /**
    * Checks an answer: a typed `code`, or for a challenge kind the `challengeId` the waiting page
    * posts, which is accepted once the device approved it, for the login (`flow`) it was sent

@@ -175,8 +175,8 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
         eventsHref: paths(flow).challengeEvents(challenge.id, factor.id),
       },
       continueAction: paths(flow).challenge,
-      // Starting the factor again sends a new challenge: a form post with its CSRF token, never
-      // a link a page elsewhere or a prefetch could follow to push requests at the device.
+      // Only this sends a new challenge (a page load shows the one sent): a form post with its
+      // CSRF token, never a link a page elsewhere or a prefetch could follow to push at the device.
       sendAgainAction: `${paths(flow).choose}/${factor.id}`,
       chooseHref: chooseHref(flow, factors),
     });
@@ -185,8 +185,11 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   /** The account whose second factor is asked for: the one this login or the session proved. */
   const accountOf = ({ flow, proven }: Interaction) => (proven ?? flow.requirements.authentication)?.accountId;
 
-  /** Asks for what the login still misses, or finishes it. `choice`: the factor the user picked. */
-  async function continueFlow(ctx: Context, choice?: string) {
+  /**
+   * Asks for what the login still misses, or finishes it. `choice`: the factor the user picked;
+   * `resend`: they asked for a new challenge, where a page load shows the one already sent.
+   */
+  async function continueFlow(ctx: Context, choice?: string, { resend = false } = {}) {
     const { flow, protocol, proven } = interaction(ctx);
     const { authentication, decision } = flowProgress({ flow, proven, now: nowSeconds() });
     if (decision.password || !authentication) return loginPage(ctx);
@@ -197,17 +200,18 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     }
     const chosen = factors.find((factor) => factor.id === choice) ?? (factors.length === 1 ? factors[0] : undefined);
     if (!chosen) return chooserPage(ctx, factors);
-    return startFactor(ctx, authentication.accountId, chosen, factors);
+    return startFactor(ctx, authentication.accountId, chosen, factors, resend);
   }
 
   /** Starts the chosen factor as its kind says: the code page, or a challenge and the waiting page. */
-  async function startFactor(ctx: Context, accountId: string, factor: SecondFactor, factors: SecondFactor[]) {
+  async function startFactor(ctx: Context, accountId: string, factor: SecondFactor, factors: SecondFactor[], resend: boolean) {
     const { flow } = interaction(ctx);
     const started = await kindOf(factor).start({
       userId: accountId,
       factor,
       flow: factorFlow(flow),
       context: actContext(ctx, accountId, flow),
+      resend,
     });
     if (started.type === 'challenge') return waitPage(ctx, factor, factors, { challenge: started.challenge });
     if (started.type === 'refused') return waitPage(ctx, factor, factors, { error: factorRefusal(requestState(ctx).language, started.refusal) });
@@ -249,6 +253,11 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
 
   async function chooseFactor(ctx: Context) {
     return continueFlow(ctx, ctx.params.factor);
+  }
+
+  /** The waiting page's "send again": the one request that sends a challenge anew. */
+  async function sendAgain(ctx: Context) {
+    return continueFlow(ctx, ctx.params.factor, { resend: true });
   }
 
   async function checkPassword(ctx: Context) {
@@ -349,8 +358,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   router.get('/interaction/:uid', loadFlow, resume);
   router.get('/interaction/:uid/choose', loadFlow, showChooser);
   router.get('/interaction/:uid/choose/:factor', loadFlow, chooseFactor);
-  // The waiting page's "send again".
-  router.post('/interaction/:uid/choose/:factor', forms, loadFlow, checkForm, chooseFactor);
+  router.post('/interaction/:uid/choose/:factor', forms, loadFlow, checkForm, sendAgain);
   router.post('/interaction/:uid/login', forms, loadFlow, checkForm, checkPassword);
   router.post('/interaction/:uid/code', forms, loadFlow, checkForm, verifyCode);
   router.post('/interaction/:uid/challenge', forms, loadFlow, checkForm, verifyChallenge);

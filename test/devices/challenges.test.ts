@@ -72,6 +72,38 @@ describe('device challenges end to end: the reference desktop client approves a 
     expect(await running.idp.storage.audit.list({ type: 'challenge.approved' })).to.have.length.greaterThan(0);
   });
 
+  it('shows the same challenge on every reload and sends it once; only "send again" sends a new one', async () => {
+    const { user, device } = await employeeWithDesktop('gunnar');
+    const browser = new Browser();
+    const { page } = await toWaitingPage(config, browser, 'gunnar');
+    const shown = (html: string) => ({ code: /id="challenge-code">([^<]+)</.exec(html)?.[1], challenge: /name="challenge" value="([^"]+)"/.exec(html)?.[1] });
+    const first = shown(page.html);
+    expect(first.code).to.be.a('string');
+    const sent = async () => (await running.idp.storage.audit.list({ userId: user.id, type: 'challenge.sent' })).map((event) => event.details?.challengeId);
+
+    // Reloading the login page (one device: straight to waiting) and the chosen device's page.
+    const again = await browser.follow(page.url);
+    const chosen = await browser.follow(`${page.url}/choose/${device.deviceId}`);
+    for (const reload of [again, chosen]) {
+      expect(reload.response.status).to.equal(200);
+      expect(shown(await reload.response.text())).to.deep.equal(first);
+    }
+    expect(await sent()).to.deep.equal([first.challenge]);
+    const signer = await device.signer(running.url);
+    const pending = (await (await signer.signed('challenges', { method: 'GET' })).json()) as { challenges: Array<{ id: string }> };
+    expect(pending.challenges.map((challenge) => challenge.id)).to.deep.equal([first.challenge]);
+
+    const form = readForm(page.html, page.url, 1);
+    expect(form.action).to.match(new RegExp(`/choose/${device.deviceId}$`));
+    const resent = await browser.submit(form.action, form.fields);
+    const second = shown(await resent.response.text());
+    expect(second.challenge).to.be.a('string').and.not.equal(first.challenge);
+    expect(await sent()).to.have.members([first.challenge, second.challenge]);
+    // A reload after it shows the new one.
+    expect(shown(await (await browser.follow(page.url)).response.text())).to.deep.equal(second);
+    expect(await sent()).to.have.length(2);
+  });
+
   it('locks the device after 5 wrong PINs: tries left counted down, then 423 with lockedUntil, an audit event, and its stream closed', async () => {
     const { device } = await employeeWithDesktop('bent');
     const browser = new Browser();

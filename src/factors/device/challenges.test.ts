@@ -48,4 +48,19 @@ describe('challenge store: waiting for an outcome', () => {
     await challenges.settle(first!, 'rejected');
     expect(await create()).to.not.equal(undefined);
   });
+
+  it('finds the last challenge a login sent to a device, with its outcome, until it expires', async () => {
+    const { challenges, create, advance } = setup();
+    expect((await challenges.latestForFlow('f1', 'd1')).challenge).to.equal(undefined);
+    const first = await create();
+    expect((await challenges.latestForFlow('f1', 'd1')).challenge?.id).to.equal(first!.id);
+    const second = await create();
+    expect((await challenges.latestForFlow('f1', 'd1')).challenge?.id).to.equal(second!.id);
+    expect((await challenges.latestForFlow('f2', 'd1')).challenge).to.equal(undefined);
+    expect((await challenges.latestForFlow('f1', 'd2')).challenge).to.equal(undefined);
+    await challenges.settle(second!, 'approved');
+    expect(await challenges.latestForFlow('f1', 'd1')).to.deep.equal({ challenge: second, outcome: 'approved' });
+    advance(60_000);
+    expect((await challenges.latestForFlow('f1', 'd1')).challenge).to.equal(undefined);
+  });
 });

@@ -17,6 +17,11 @@ export interface ChallengeStore {
   create(input: { userId: string; deviceId: string; flowUid: string; clientName: string; numberMatching: boolean; ttlMs: number }): Promise<ChallengeRecord | undefined>;
   /** The challenge and its outcome so far; `challenge` undefined once forgotten. */
   find(id: string): Promise<{ challenge: ChallengeRecord | undefined; outcome: ChallengeOutcome | undefined }>;
+  /**
+   * The last challenge a login (`flowUid`) sent to a device and its outcome so far, as `find`
+   * gives it; `challenge` undefined when it sent none that has not expired.
+   */
+  latestForFlow(flowUid: string, deviceId: string): Promise<{ challenge: ChallengeRecord | undefined; outcome: ChallengeOutcome | undefined }>;
   /** The device's challenges not yet settled or expired, oldest first. */
   pendingForDevice(deviceId: string): Promise<ChallengeRecord[]>;
   /** Settles a challenge once, atomically; false when it was settled already. Announced on its channel. */
@@ -48,6 +53,7 @@ export function createChallengeStore(deps: { store: ShortLivedStore; maxPending:
   const key = (id: string) => `challenge:${id}`;
   const slotKey = (userId: string, slot: number) => `challenges:slot:${userId}:${slot}`;
   const deviceKey = (deviceId: string) => `challenges:device:${deviceId}`;
+  const flowKey = (flowUid: string, deviceId: string) => `challenges:flow:${flowUid}:${deviceId}`;
 
   const read = async (id: string) => {
     const json = await store.get(key(id));
@@ -55,6 +61,10 @@ export function createChallengeStore(deps: { store: ShortLivedStore; maxPending:
   };
   const outcomeOf = async (id: string) => (await store.get(`${key(id)}:outcome`)) as ChallengeOutcome | null;
   const lifeLeft = (challenge: ChallengeRecord) => Math.max(1, challenge.expiresAt - deps.now()) + AFTERLIFE_MS;
+  const find = async (id: string) => {
+    const [stored, outcome] = await Promise.all([read(id), outcomeOf(id)]);
+    return { challenge: stored && withoutSlot(stored), outcome: (stored && outcome) || undefined };
+  };
 
   return {
     async create({ userId, deviceId, flowUid, clientName, numberMatching, ttlMs }) {
@@ -71,12 +81,16 @@ export function createChallengeStore(deps: { store: ShortLivedStore; maxPending:
       };
       await store.set(key(id), JSON.stringify(challenge), lifeLeft(challenge));
       await store.addToSet(deviceKey(deviceId), id, ttlMs + AFTERLIFE_MS);
+      // Only the latest counts: a page reload shows it again rather than sending another.
+      await store.set(flowKey(flowUid, deviceId), id, ttlMs);
       return withoutSlot(challenge);
     },
 
-    async find(id) {
-      const [stored, outcome] = await Promise.all([read(id), outcomeOf(id)]);
-      return { challenge: stored && withoutSlot(stored), outcome: (stored && outcome) || undefined };
+    find,
+
+    async latestForFlow(flowUid, deviceId) {
+      const id = await store.get(flowKey(flowUid, deviceId));
+      return id ? find(id) : { challenge: undefined, outcome: undefined };
     },
 
     async pendingForDevice(deviceId) {

@@ -1,6 +1,6 @@
 import type { AuditLog } from '../../store/audit.ts';
 import type { DeviceKind, DeviceRecord, DeviceRepository } from '../../store/devices.ts';
-import type { ActContext, FactorKind, FactorRefusal, SecondFactor } from '../factor.ts';
+import type { ActContext, Challenge, FactorKind, FactorRefusal, SecondFactor } from '../factor.ts';
 import { decideLoginView, type ChallengeRecord } from './challenge-rules.ts';
 import type { ChallengeStore } from './challenges.ts';
 
@@ -75,9 +75,15 @@ function createDeviceKind(kind: DeviceKind, deps: DeviceKindDeps): FactorKind {
       return devices.filter((device) => device.kind === kind && (device.status === 'active' || device.status === 'locked')).map(toFactor);
     },
 
-    async start({ userId, factor, flow, context }) {
+    async start({ userId, factor, flow, context, resend = false }) {
       const usable = await usableDevice(userId, factor.id);
       if (!usable.device) return { type: 'refused', refusal: { ok: false, reason: usable.reason, lockedUntil: usable.lockedUntil } };
+      if (!resend) {
+        const latest = await deps.challenges.latestForFlow(flow.uid, usable.device.id);
+        const view = decideLoginView({ ...latest, userId, deviceId: usable.device.id, flowUid: flow.uid, now: deps.now() });
+        // Still answerable, or approved and not yet used: a reload shows it again and pushes nothing.
+        if (view === 'pending' || view === 'approved') return { type: 'challenge', challenge: shownChallenge(latest.challenge as ChallengeRecord) };
+      }
       const challenge = await deps.challenges.create({
         userId,
         deviceId: usable.device.id,
@@ -89,14 +95,13 @@ function createDeviceKind(kind: DeviceKind, deps: DeviceKindDeps): FactorKind {
       if (!challenge) return { type: 'refused', refusal: { ok: false, reason: 'too_many_challenges' } };
       await deps.announce(challenge, usable.device);
       await deps.audit.record({ type: 'challenge.sent', actor: context.actor, userId, clientId: context.clientId, ip: context.ip, requestId: context.requestId, details: { kind, deviceId: usable.device.id, challengeId: challenge.id, numberMatching: Boolean(challenge.number) } });
-      return { type: 'challenge', challenge: { id: challenge.id, code: challenge.code, number: challenge.number, expiresAt: new Date(challenge.expiresAt) } };
+      return { type: 'challenge', challenge: shownChallenge(challenge) };
     },
 
     async verify({ userId, factorId, answer, flow, context }) {
       const { challenge, outcome } = answer.challengeId ? await deps.challenges.find(answer.challengeId) : { challenge: undefined, outcome: undefined };
       const view = decideLoginView({ challenge, outcome, userId, deviceId: factorId, flowUid: flow.uid, now: deps.now() });
-      const shown = challenge && { id: challenge.id, code: challenge.code, number: challenge.number, expiresAt: new Date(challenge.expiresAt) };
-      if (view === 'pending') return { ok: false, reason: 'pending', challenge: shown };
+      if (view === 'pending') return { ok: false, reason: 'pending', challenge: challenge && shownChallenge(challenge) };
       if (view !== 'approved') return refuse(userId, factorId, context, { ok: false, reason: view });
       if (!(await deps.challenges.spend(challenge as ChallengeRecord))) return refuse(userId, factorId, context, { ok: false, reason: 'replayed' });
       await audit(events.succeeded, userId, context, { deviceId: factorId, challengeId: (challenge as ChallengeRecord).id });
@@ -117,4 +122,9 @@ function createDeviceKind(kind: DeviceKind, deps: DeviceKindDeps): FactorKind {
       return seen.state;
     },
   };
+}
+
+/** What the waiting page shows of a challenge. */
+function shownChallenge(challenge: ChallengeRecord): Challenge {
+  return { id: challenge.id, code: challenge.code, number: challenge.number, expiresAt: new Date(challenge.expiresAt) };
 }
