@@ -9,6 +9,7 @@ import { openStorage, type Storage } from '../store/index.ts';
 import { issueAccessPass } from './commands/access-pass.ts';
 import { addClient, listClients, removeClient } from './commands/client.ts';
 import { rotateKeys } from './commands/keys.ts';
+import { addSp, listSps, removeSp } from './commands/sp.ts';
 import { migrate } from './commands/migrate.ts';
 import { issuePairingCode, listDevices, revokeDevice, unlockDevice } from './commands/device.ts';
 import { assignToken, importTokens, listTokens, markToken, resetToken, resyncToken, unlockToken } from './commands/tokens.ts';
@@ -152,6 +153,43 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     options: {},
     shortLived: true,
     run: ([clientId], _values, { storage, out }) => removeClient({ storage }, { clientId: clientId as string }, out),
+  },
+  'sp add': {
+    args: [],
+    options: {
+      metadata: { type: 'string' },
+      level: { type: 'string' },
+      nameid: { type: 'string' },
+      attributes: { type: 'string' },
+      'sign-response': { type: 'boolean' },
+      'require-signed-requests': { type: 'boolean' },
+    },
+    run: (_args, values, { storage, out }) => {
+      const metadata = str(values, 'metadata');
+      if (metadata === undefined) throw new UsageError('--metadata FILE is required', 'sp add');
+      return addSp(
+        { storage, now: () => new Date() },
+        {
+          metadata,
+          level: str(values, 'level'),
+          nameid: str(values, 'nameid'),
+          attributes: str(values, 'attributes'),
+          signResponse: values['sign-response'] === true,
+          requireSignedRequests: values['require-signed-requests'] === true,
+        },
+        out,
+      );
+    },
+  },
+  'sp list': {
+    args: [],
+    options: {},
+    run: (_args, _values, { storage, out }) => listSps({ storage }, out),
+  },
+  'sp remove': {
+    args: ['entityID'],
+    options: {},
+    run: ([entityId], _values, { storage, out }) => removeSp({ storage }, { entityId: entityId as string }, out),
   },
   'keys rotate': {
     args: [],

@@ -68,6 +68,32 @@ export const COMMAND_HELP: Readonly<Record<string, { synopsis: string; descripti
     synopsis: 'client remove <client_id>',
     description: 'Remove a relying party and revoke its grants, refresh and access tokens; every node refuses it at once. The built-in self-service client cannot be removed.',
   },
+  'sp add': {
+    synopsis: 'sp add --metadata FILE [--level low|substantial] [--nameid persistent|transient|email] [--attributes LIST] [--sign-response] [--require-signed-requests]',
+    description: [
+      'Register a SAML service provider from its metadata (one EntityDescriptor). The file is checked against',
+      'the SAML 2.0 metadata schema and our rules (https endpoints, an HTTP-POST AssertionConsumerService,',
+      'usable RSA certificates); with any error, every error is printed and nothing is registered.',
+    ].join('\n'),
+    options: [
+      '--metadata FILE                  the SP\'s metadata XML (required)',
+      '--level low|substantial          minimum level of assurance for every login (default: low)',
+      '--nameid FORMAT                  persistent (default; opaque, different for each SP), transient or email',
+      '--attributes LIST                comma-separated OIOSAML 3 attribute names (default: all the IdP issues:',
+      '                                 specVersion, nsis/loa, email, fullName, professional/uuid/persistent)',
+      '--sign-response                  sign the Response as well as the assertion',
+      '--require-signed-requests        refuse unsigned AuthnRequests even if its metadata does not',
+      '                                 set AuthnRequestsSigned',
+    ],
+  },
+  'sp list': {
+    synopsis: 'sp list',
+    description: 'List the registered SAML service providers with their endpoints and settings.',
+  },
+  'sp remove': {
+    synopsis: 'sp remove <entityID>',
+    description: 'Remove a SAML service provider; every node refuses its requests at once.',
+  },
   'keys rotate': {
     synopsis: 'keys rotate',
     description: 'Make new signing keys current; the old ones stay published for a day. Running nodes reload.',

@@ -15,6 +15,8 @@ export type AuditType =
   | 'ip.throttled'
   | 'client.created'
   | 'client.removed'
+  | 'sp.added'
+  | 'sp.removed'
   | 'keys.rotated'
   | 'logout'
   | 'login.second_factor.succeeded'

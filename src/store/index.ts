@@ -10,6 +10,7 @@ import { databaseReachable, openDatabase, type DatabaseTarget } from './database
 import { createDeviceRepository, type DeviceRepository } from './devices.ts';
 import { migrateToLatest } from './migrations.ts';
 import { createPairingCodeRepository, type PairingCodeRepository } from './pairing-codes.ts';
+import { createServiceProviderRepository, type ServiceProviderRepository } from './service-providers.ts';
 import { createMemoryStore } from './short-lived/memory.ts';
 import { createRedisStore } from './short-lived/redis.ts';
 import type { ShortLivedStore } from './short-lived/types.ts';
@@ -24,6 +25,8 @@ export interface Storage {
   box: SecretBox;
   users: UserRepository;
   clients: ClientRepository;
+  /** SAML service providers, read from the table on every lookup. */
+  serviceProviders: ServiceProviderRepository;
   signingKeys: SigningKeyRepository;
   totpTokens: TotpTokenRepository;
   accessPasses: AccessPassRepository;
@@ -72,6 +75,7 @@ export async function openStorage(config: IdpConfig, options: StorageOptions = {
     box,
     users: createUserRepository(db),
     clients: createClientRepository(db, box),
+    serviceProviders: createServiceProviderRepository(db),
     signingKeys: createSigningKeyRepository(db, box),
     totpTokens: createTotpTokenRepository(db, box),
     accessPasses: createAccessPassRepository(db),

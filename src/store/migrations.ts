@@ -8,6 +8,7 @@ import * as usernameNormalised from '../../migrations/20261125_005_username_norm
 import * as devices from '../../migrations/20261125_006_devices.ts';
 import * as numberMatching from '../../migrations/20261125_007_number_matching.ts';
 import * as defaultFactor from '../../migrations/20261125_008_default_factor.ts';
+import * as samlServiceProviders from '../../migrations/20261125_009_saml_service_providers.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -27,6 +28,7 @@ const MIGRATIONS: ReadonlyArray<[name: string, migration: Migration]> = [
   ['20261125_006_devices', devices],
   ['20261125_007_number_matching', numberMatching],
   ['20261125_008_default_factor', defaultFactor],
+  ['20261125_009_saml_service_providers', samlServiceProviders],
 ];
 
 /** A knex migration source over {@link MIGRATIONS}. */
