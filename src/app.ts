@@ -226,7 +226,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     now,
     heartbeatMs: options.heartbeatMs,
     pendingChallenges: pendingAnnouncements(answers),
-    extensions: [challengeRoutes({ answers }), pushRoutes({ subscriptions: pushSubscriptions, vapidPublicKey: vapidKeys.publicKey })],
+    extensions: [challengeRoutes({ answers }), pushRoutes({ subscriptions: pushSubscriptions, vapidPublicKey: vapidKeys.publicKey, serviceHosts: config.pushServiceHosts })],
   });
   const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, requirements })]);
   const csrf = createCsrf({ key: deriveKey(config.secretKey, 'csrf'), issuer: config.issuer });

@@ -87,6 +87,16 @@ describe('configuration', () => {
     }
   });
 
+  it('reads PUSH_SERVICE_HOSTS as host names, the public push services by default, and refuses anything else', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'stepup-config-'));
+    const hosts = (value?: string) => loadConfig({ DATA_DIR: dataDir, ...(value === undefined ? {} : { PUSH_SERVICE_HOSTS: value }) }).pushServiceHosts;
+    expect(hosts()).to.deep.equal(['fcm.googleapis.com', 'updates.push.services.mozilla.com', 'push.apple.com', 'notify.windows.com', 'push.services.mozilla.com']);
+    expect(hosts(' FCM.googleapis.com , .notify.windows.com,push.kommune.dk')).to.deep.equal(['fcm.googleapis.com', 'notify.windows.com', 'push.kommune.dk']);
+    for (const bad of ['com', '*', 'https://fcm.googleapis.com', 'fcm.googleapis.com,', 'fcm.googleapis.com:443', '10.0.0.5', 'under_score.example']) {
+      expect(failure({ DATA_DIR: dataDir, PUSH_SERVICE_HOSTS: bad }).variable, bad).to.equal('PUSH_SERVICE_HOSTS');
+    }
+  });
+
   it('is documented: the README configuration table names exactly these variables', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));

@@ -88,6 +88,8 @@ export interface IdpConfig {
   factorLockout: FactorLockoutLimits;
   challenges: ChallengeSettings;
   push: PushSettings;
+  /** `PUSH_SERVICE_HOSTS`: an app's push endpoint must be at one of these hosts or below one. */
+  pushServiceHosts: readonly string[];
   factorLifetimes: FactorLifetimes;
   /** How recently a self-service session must have proven a second factor to change devices, seconds. */
   selfServiceStepUpMaxAge: number;
@@ -234,6 +236,24 @@ function readPushSettings(gateway: string | undefined, subject: string | undefin
   return { gateway: 'webpush', vapidSubject: subject };
 }
 
+/**
+ * Reads `PUSH_SERVICE_HOSTS`: host names separated by commas (a leading dot is dropped, letter
+ * case ignored). A name of one label (`com`) is refused: it would let every host under a
+ * top-level domain through, which is no rule at all; so is an IP address, which no push service
+ * hands out and which would point the IdP's posts at one machine.
+ */
+function parsePushServiceHosts(value: string): string[] {
+  const label = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+  const hostName = new RegExp(`^${label}(?:\\.${label})+$`);
+  return value.split(',').map((entry) => {
+    const host = entry.trim().toLowerCase().replace(/^\./, '');
+    if (!hostName.test(host) || isIP(host)) {
+      throw new ConfigError('PUSH_SERVICE_HOSTS', `must be host names of push services separated by commas (e.g. fcm.googleapis.com); "${entry.trim()}" is not one`);
+    }
+    return host;
+  });
+}
+
 /** The configuration the option values describe, less the secret key. */
 function fromValues(values: Map<OptionName, string | number | undefined>): Omit<IdpConfig, 'secretKey' | 'secretKeyGenerated'> {
   const str = (name: OptionName) => values.get(name) as string | undefined;
@@ -275,6 +295,7 @@ function fromValues(values: Map<OptionName, string | number | undefined>): Omit<
       numberMatching: str('NUMBER_MATCHING') === 'on',
     },
     push: readPushSettings(str('PUSH_GATEWAY'), str('VAPID_SUBJECT')),
+    pushServiceHosts: parsePushServiceHosts(str('PUSH_SERVICE_HOSTS') as string),
     factorLifetimes: {
       password: num('PASSWORD_MAX_AGE_MINUTES') * 60,
       secondFactor: num('SECOND_FACTOR_MAX_AGE_MINUTES') * 60,

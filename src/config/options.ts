@@ -212,6 +212,12 @@ export const OPTIONS = [
     description: 'A `mailto:` or https URL where push services can reach the operator (RFC 8292 §2.1), e.g. `mailto:it-drift@kommune.dk`. Required with `PUSH_GATEWAY=webpush`.',
   },
   {
+    env: 'PUSH_SERVICE_HOSTS',
+    kind: 'string',
+    default: 'fcm.googleapis.com,updates.push.services.mozilla.com,push.apple.com,notify.windows.com,push.services.mozilla.com',
+    description: 'The push services an app\'s subscription may point to, as host names separated by commas; a host matches itself and every host below it (`notify.windows.com` covers `wns2-sg2p.notify.windows.com`). Any other endpoint is refused with `400 invalid_request`: the IdP posts to the endpoint, so an app must not be able to make it post to a host of its choosing (SSRF). The default: Firebase Cloud Messaging (Chrome, Edge on Android), Mozilla autopush (Firefox), Apple (Safari, iOS) and Windows Push Notification Services (Edge on Windows).',
+  },
+  {
     env: 'PASSWORD_MAX_AGE_MINUTES',
     kind: 'integer',
     default: '180',

@@ -149,7 +149,7 @@ export function deviceApiDocument(options: { issuer: string }): Record<string, u
           responses: {
             200: ok('Stored.', 'PushSubscriptionResponse'),
             ...SIGNED_FAILURES,
-            400: failure('`invalid_request`: the body fails its schema, the endpoint is not https, `p256dh` is not a P-256 key, or the device is not an app.'),
+            400: failure('`invalid_request`: the body fails its schema, the endpoint is not https at a known push service (`PUSH_SERVICE_HOSTS`), `p256dh` is not a P-256 key, or the device is not an app.'),
           },
         },
         delete: {

@@ -22,6 +22,8 @@ export function pushRoutes(deps: {
   subscriptions: Pick<PushSubscriptions, 'subscribe' | 'unsubscribe'>;
   /** base64url of the uncompressed VAPID public key (`crypto/vapid-keys.ts`). */
   vapidPublicKey: string;
+  /** `PUSH_SERVICE_HOSTS`: the hosts a subscription's endpoint may be at. */
+  serviceHosts: readonly string[];
 }): (router: Router, steps: DeviceApiSteps) => void {
   function showVapidPublicKey(ctx: Context) {
     ctx.body = { publicKey: deps.vapidPublicKey };
@@ -34,7 +36,7 @@ export function pushRoutes(deps: {
   }
 
   async function checkKeys(ctx: Context, next: Next) {
-    const checked = checkPushSubscription(bodyOf(ctx, 'PushSubscriptionRequest'));
+    const checked = checkPushSubscription(bodyOf(ctx, 'PushSubscriptionRequest'), { serviceHosts: deps.serviceHosts });
     if (!checked.ok) throw new IdpError('invalid_request', { explanation: checked.message });
     await next();
   }

@@ -12,6 +12,7 @@ const p256dh = () => {
   ecdh.generateKeys();
   return ecdh.getPublicKey().toString('base64url');
 };
+const serviceHosts = ['push.example', 'fcm.googleapis.com', 'notify.windows.com', 'push.apple.com'];
 const subscription = (endpoint = 'https://push.example/v2/capability'): DevicePushSubscription => ({ endpoint, keys: { p256dh: p256dh(), auth: 'A'.repeat(22) } });
 
 const app = (pushSubscription: DevicePushSubscription | null): DeviceRecord => ({
@@ -36,18 +37,32 @@ function fakes(answer: { delivered: boolean; gone: boolean }) {
 
 describe('push subscriptions', () => {
   describe('checkPushSubscription', () => {
-    it('accepts an https endpoint with a P-256 key', () => {
-      expect(checkPushSubscription(subscription())).to.deep.equal({ ok: true });
+    it('accepts an https endpoint at a push service, or below one, with a P-256 key', () => {
+      for (const endpoint of ['https://push.example/v2/capability', 'https://fcm.googleapis.com/fcm/send/x', 'https://wns2-sg2p.notify.windows.com/w/?token=x', 'https://web.push.apple.com:443/x']) {
+        expect(checkPushSubscription(subscription(endpoint), { serviceHosts }), endpoint).to.deep.equal({ ok: true });
+      }
+    });
+
+    it('refuses an endpoint at any other host or port, naming the rule (no SSRF through the IdP\'s posts)', () => {
+      const endpoints = [
+        'https://attacker.example/push', 'https://127.0.0.1/push', 'https://[::1]/push', 'https://localhost/push', 'https://10.0.0.5/push',
+        'https://evilnotify.windows.com/x', 'https://notify.windows.com.evil.example/x', 'https://fcm.googleapis.com.evil.example/x',
+        'https://googleapis.com/x', 'https://fcm.googleapis.com:8443/x', 'https://fcm.googleapis.com./x',
+      ];
+      for (const endpoint of endpoints) {
+        const checked = checkPushSubscription(subscription(endpoint), { serviceHosts });
+        expect(checked, endpoint).to.deep.equal({ ok: false, message: '/endpoint must be at a known push service: its host one of push.example, fcm.googleapis.com, notify.windows.com, push.apple.com or below one, on port 443 (PUSH_SERVICE_HOSTS)' });
+      }
     });
 
     it('refuses an endpoint that is not https (RFC 8030 §8) and a key that is not a point on P-256', () => {
       for (const endpoint of ['http://push.example/x', 'https://user:pw@push.example/x', 'not a url']) {
-        expect(checkPushSubscription(subscription(endpoint)), endpoint).to.deep.equal({ ok: false, message: '/endpoint must be an https URL' });
+        expect(checkPushSubscription(subscription(endpoint), { serviceHosts }), endpoint).to.deep.equal({ ok: false, message: '/endpoint must be an https URL' });
       }
       const offCurve = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 1)]).toString('base64url');
       const compressed = Buffer.concat([Buffer.from([2]), Buffer.alloc(64, 1)]).toString('base64url');
       for (const key of [offCurve, compressed]) {
-        const checked = checkPushSubscription({ ...subscription(), keys: { p256dh: key, auth: 'A'.repeat(22) } });
+        const checked = checkPushSubscription({ ...subscription(), keys: { p256dh: key, auth: 'A'.repeat(22) } }, { serviceHosts });
         expect(checked.ok).to.equal(false);
         expect(checked).to.have.property('message').that.match(/^\/keys\/p256dh/);
       }

@@ -14,15 +14,26 @@ import type { DeviceActContext } from './service.ts';
 /** The outcome of {@link checkPushSubscription}: a sentence naming the member at fault when it fails. */
 export type PushSubscriptionCheck = { ok: true } | { ok: false; message: string };
 
+/** Options of {@link checkPushSubscription}. */
+export interface PushSubscriptionCheckOptions {
+  /** The push services' host names (`PUSH_SERVICE_HOSTS`): the endpoint's host is one of them or below one. */
+  serviceHosts: readonly string[];
+}
+
 /**
  * Checks what the schema cannot: the endpoint is an https URL (RFC 8030 §8: push messages travel
- * over TLS only), and `p256dh` is a point on P-256 (RFC 8291 §2: the user agent's ECDH key), so a
- * bad subscription is refused when it is handed over rather than at the first login it fails.
+ * over TLS only) at a known push service on the https port, and `p256dh` is a point on P-256
+ * (RFC 8291 §2: the user agent's ECDH key), so a bad subscription is refused when it is handed
+ * over rather than at the first login it fails. The IdP posts to the endpoint; without the host
+ * rule, a paired app could make it post to any host it reaches, inside the network too (SSRF).
  */
-export function checkPushSubscription(subscription: DevicePushSubscription): PushSubscriptionCheck {
+export function checkPushSubscription(subscription: DevicePushSubscription, { serviceHosts }: PushSubscriptionCheckOptions): PushSubscriptionCheck {
   const endpoint = URL.canParse(subscription.endpoint) ? new URL(subscription.endpoint) : undefined;
   if (endpoint?.protocol !== 'https:' || endpoint.username || endpoint.password) {
     return { ok: false, message: '/endpoint must be an https URL' };
+  }
+  if (endpoint.port || !isPushServiceHost(endpoint.hostname, serviceHosts)) {
+    return { ok: false, message: `/endpoint must be at a known push service: its host one of ${serviceHosts.join(', ')} or below one, on port 443 (PUSH_SERVICE_HOSTS)` };
   }
   const point = Buffer.from(subscription.keys.p256dh, 'base64url');
   try {
@@ -32,6 +43,14 @@ export function checkPushSubscription(subscription: DevicePushSubscription): Pus
     return { ok: false, message: '/keys/p256dh must be an uncompressed P-256 public key (65 bytes, base64url)' };
   }
   return { ok: true };
+}
+
+/**
+ * Whether a host is one of the push services' or below one, label by label: `notify.windows.com`
+ * covers `wns2-sg2p.notify.windows.com`, not `evilnotify.windows.com` nor `notify.windows.com.evil.example`.
+ */
+function isPushServiceHost(hostname: string, serviceHosts: readonly string[]): boolean {
+  return serviceHosts.some((host) => hostname === host || hostname.endsWith(`.${host}`));
 }
 
 /** What a push to a device came to. */

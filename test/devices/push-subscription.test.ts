@@ -9,7 +9,7 @@ import { pairingCodeFor, TestDevice } from './device-client.ts';
 const unique = (base: string) => `${base}-${randomBytes(3).toString('hex')}`;
 
 /** A subscription as a browser's `PushSubscription.toJSON()` gives it. */
-function browserSubscription(endpoint = `https://push.example/wpush/v2/${randomBytes(24).toString('base64url')}`) {
+function browserSubscription(endpoint = `https://updates.push.services.mozilla.com/wpush/v2/${randomBytes(24).toString('base64url')}`) {
   const ecdh = createECDH('prime256v1');
   ecdh.generateKeys();
   return { endpoint, expirationTime: null, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') } };
@@ -57,7 +57,7 @@ describe('device API: push subscription', function () {
     expect(await response.json()).to.deep.equal({ status: 'subscribed' });
     expect(await stored(device)).to.deep.equal({ endpoint: first.endpoint, keys: first.keys });
 
-    const second = browserSubscription('https://web.push.example/3/device/abc');
+    const second = browserSubscription('https://web.push.apple.com/3/device/abc');
     expect((await put(device, second)).status).to.equal(200);
     expect(await stored(device)).to.deep.equal({ endpoint: second.endpoint, keys: second.keys });
 
@@ -69,8 +69,8 @@ describe('device API: push subscription', function () {
     const events = await node.idp.storage.audit.list({ userId: user.id });
     const push = events.filter((event) => event.type.startsWith('device.push_')).reverse();
     expect(push.map((event) => [event.type, event.actor, event.details])).to.deep.equal([
-      ['device.push_subscribed', `device:${device.deviceId}`, { deviceId: device.deviceId, pushService: 'https://push.example' }],
-      ['device.push_subscribed', `device:${device.deviceId}`, { deviceId: device.deviceId, pushService: 'https://web.push.example' }],
+      ['device.push_subscribed', `device:${device.deviceId}`, { deviceId: device.deviceId, pushService: 'https://updates.push.services.mozilla.com' }],
+      ['device.push_subscribed', `device:${device.deviceId}`, { deviceId: device.deviceId, pushService: 'https://web.push.apple.com' }],
       ['device.push_unsubscribed', `device:${device.deviceId}`, { deviceId: device.deviceId, reason: 'device' }],
     ]);
     expect(JSON.stringify(events)).to.not.include(first.endpoint).and.not.include(first.keys.auth);
@@ -94,6 +94,8 @@ describe('device API: push subscription', function () {
       [{ endpoint: good.endpoint }, /must have required property 'keys'/],
       [{ ...good, endpoint: 'http://push.example/x' }, /^\/endpoint must match pattern/],
       [{ ...good, endpoint: 'https://' }, /^\/endpoint must be an https URL/],
+      [{ ...good, endpoint: 'https://169.254.169.254/latest/meta-data/' }, /^\/endpoint must be at a known push service: its host one of fcm\.googleapis\.com, .* \(PUSH_SERVICE_HOSTS\)$/],
+      [{ ...good, endpoint: 'https://fcm.googleapis.com.attacker.example/fcm/send/x' }, /^\/endpoint must be at a known push service/],
       [{ ...good, keys: { ...good.keys, auth: 'short' } }, /^\/keys\/auth must match pattern/],
       [{ ...good, keys: { ...good.keys, p256dh: offCurve } }, /^\/keys\/p256dh must be an uncompressed P-256 public key/],
       [{ ...good, userId: 'someone-else' }, /unknown member "userId"/],
@@ -108,6 +110,25 @@ describe('device API: push subscription', function () {
     expect(await stored(device)).to.equal(null);
   });
 
+  it('takes the push services from PUSH_SERVICE_HOSTS: another list lets its hosts in and keeps the public ones out', async () => {
+    const own = await startIdp(backing, { config: { pushServiceHosts: ['push.kommune.example'] } });
+    try {
+      const user = await addUser(own.idp, { username: unique('medarbejder'), password: 'correct horse battery staple' });
+      const code = await pairingCodeFor(own.idp, user, 'app');
+      const device = new TestDevice(own.url);
+      expect((await device.register({ pairingCode: code, kind: 'app' })).status).to.equal(201);
+      expect((await device.pair(code)).status).to.equal(200);
+      const ours = await put(device, browserSubscription('https://eu.push.kommune.example/v1/abc'));
+      expect(ours.status).to.equal(200);
+      const elsewhere = await put(device, browserSubscription());
+      expect(elsewhere.status).to.equal(400);
+      expect(await elsewhere.json()).to.deep.include({ error: 'invalid_request', message: '/endpoint must be at a known push service: its host one of push.kommune.example or below one, on port 443 (PUSH_SERVICE_HOSTS)' });
+      expect((await own.idp.storage.devices.find(device.deviceId))?.pushSubscription?.endpoint).to.equal('https://eu.push.kommune.example/v1/abc');
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('changes only the signing device\'s subscription: another device\'s key does not sign for it', async () => {
     const { device: mine } = await pairedDevice('app');
     const { device: other } = await pairedDevice('app');
@@ -119,7 +140,7 @@ describe('device API: push subscription', function () {
     expect(forged.status).to.equal(401);
     expect(((await forged.json()) as { error: string }).error).to.equal('invalid_signature');
     // Its own call changes its own subscription only.
-    expect((await put(other, browserSubscription('https://attacker.example/push'))).status).to.equal(200);
+    expect((await put(other, browserSubscription('https://fcm.googleapis.com/fcm/send/other'))).status).to.equal(200);
     expect(await stored(mine)).to.deep.equal({ endpoint: kept.endpoint, keys: kept.keys });
     // Unsigned, nothing at all.
     const unsigned = await mine.send('push-subscription', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(kept) });
