@@ -185,6 +185,10 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   const pushGateway = options.pushGateway ?? (config.push.gateway === 'webpush'
     ? createWebPushGateway({ vapid: { subject: config.push.vapidSubject, ...vapidKeys }, ttlSeconds: config.challenges.ttlSeconds, log: logger })
     : createLoggingPushGateway(logger));
+  if (!options.pushGateway && config.push.gateway === 'log' && config.production) {
+    // Logins still work (apps see challenges while open, or by polling), so this is no reason to stop.
+    logger.warn('PUSH_GATEWAY is log: apps will not be pushed to, and see a challenge only while open or when they poll; set VAPID_SUBJECT to push with Web Push');
+  }
   const pushSubscriptions = createPushSubscriptions({ devices: storage.devices, audit: storage.audit, gateway: pushGateway });
   const challenges = createChallengeStore({ store: storage.shortLived, maxPending: config.challenges.maxPending, now });
   const deviceKinds = createDeviceKinds({

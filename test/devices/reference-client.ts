@@ -16,6 +16,8 @@ const BIN = fileURLToPath(new URL('../../clients/desktop/bin/stepup-device.js', 
 
 /** The desktop PIN the tests register with. */
 export const DESKTOP_PIN = '2580';
+/** The app PIN the tests register with (an app's PIN has 6 digits). */
+export const APP_PIN = '258046';
 
 /** A running `stepup-device` (the reference client), a real child process. */
 export interface DeviceProcess {
@@ -44,7 +46,7 @@ export async function runDevice(args: string[], stdin = ''): Promise<{ code: num
   return { code, stdout: device.stdout(), stderr: device.stderr() };
 }
 
-/** A desktop client registered and paired by the reference client, with its state file. */
+/** A desktop client or app registered and paired by the reference client, with its state file. */
 export interface ReferenceDevice {
   deviceId: string;
   state: string;
@@ -56,22 +58,31 @@ export interface ReferenceDevice {
 }
 
 /** Registers a desktop client for `user` with a pairing code from the device service, as IT's `stepup device pair` gives it. */
-export async function registerDesktop(idp: Idp, server: string, user: { id: string; username: string }, name = 'Kontor-pc'): Promise<ReferenceDevice> {
-  const code = await pairingCodeFor(idp, user, 'desktop');
+export function registerDesktop(idp: Idp, server: string, user: { id: string; username: string }, name = 'Kontor-pc'): Promise<ReferenceDevice> {
+  return registerReferenceDevice(idp, server, user, { kind: 'desktop', name, pin: DESKTOP_PIN });
+}
+
+/** Registers an app for `user` the same way (`--kind app`, a 6-digit PIN). */
+export function registerApp(idp: Idp, server: string, user: { id: string; username: string }, name = 'Telefon'): Promise<ReferenceDevice> {
+  return registerReferenceDevice(idp, server, user, { kind: 'app', name, pin: APP_PIN });
+}
+
+async function registerReferenceDevice(idp: Idp, server: string, user: { id: string; username: string }, device: { kind: 'desktop' | 'app'; name: string; pin: string }): Promise<ReferenceDevice> {
+  const code = await pairingCodeFor(idp, user, device.kind);
   const state = join(await mkdtemp(join(tmpdir(), 'stepup-device-')), 'device.json');
-  const registered = await runDevice(['register', '--server', server, '--kind', 'desktop', '--name', name, '--pairing-code', code, '--pin-stdin', '--state', state], `${DESKTOP_PIN}\n`);
+  const registered = await runDevice(['register', '--server', server, '--kind', device.kind, '--name', device.name, '--pairing-code', code, '--pin-stdin', '--state', state], `${device.pin}\n`);
   expect(registered.code, registered.stderr).to.equal(0);
   const { deviceId } = JSON.parse(await readFile(state, 'utf8')) as { deviceId: string };
   return {
     deviceId,
     state,
-    approveNext: (pin = DESKTOP_PIN, extra = []) => runDevice(['approve', '--next', '--pin-stdin', '--timeout', '15', '--state', state, ...extra], `${pin}\n`),
+    approveNext: (pin = device.pin, extra = []) => runDevice(['approve', '--next', '--pin-stdin', '--timeout', '15', '--state', state, ...extra], `${pin}\n`),
     rejectNext: () => runDevice(['reject', '--next', '--timeout', '15', '--state', state]),
     async signer(url) {
       const { privateKey: jwk } = JSON.parse(await readFile(state, 'utf8')) as { privateKey: JsonWebKey & DevicePublicKey };
-      const device = new TestDevice(url, { privateKey: createPrivateKey({ key: jwk, format: 'jwk' }), publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } });
-      device.deviceId = deviceId;
-      return device;
+      const signing = new TestDevice(url, { privateKey: createPrivateKey({ key: jwk, format: 'jwk' }), publicKey: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } });
+      signing.deviceId = deviceId;
+      return signing;
     },
   };
 }

@@ -50,6 +50,8 @@ export interface StartOptions {
   extraFactorKinds?: IdpOptions['extraFactorKinds'];
   /** Heartbeat interval of the event streams, ms (15 s by default), so a test sees heartbeats soon. */
   heartbeatMs?: number;
+  /** How apps are pushed to in place of the one `PUSH_GATEWAY` names (a capturing one, say). */
+  pushGateway?: IdpOptions['pushGateway'];
 }
 
 /**
@@ -86,6 +88,7 @@ export async function startIdp(backing: Backing, options: StartOptions = {}): Pr
     ...(options.now ? { now: options.now } : {}),
     ...(options.extraFactorKinds ? { extraFactorKinds: options.extraFactorKinds } : {}),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.pushGateway ? { pushGateway: options.pushGateway } : {}),
     demo: options.demo ?? false,
   });
   let handler = idp.app.callback();
