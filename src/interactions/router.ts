@@ -34,8 +34,6 @@ export interface InteractionDeps {
   heartbeatMs?: number;
 }
 
-/** How long the waiting page's EventSource waits before it reconnects (the stream's `retry`). */
-
 /** The login a request belongs to, under `ctx.state.interaction` (set by `loadFlow`). */
 interface Interaction {
   flow: Flow;

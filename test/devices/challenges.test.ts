@@ -99,6 +99,9 @@ describe('device challenges end to end: the reference desktop client approves a 
     const second = shown(await resent.response.text());
     expect(second.challenge).to.be.a('string').and.not.equal(first.challenge);
     expect(await sent()).to.have.members([first.challenge, second.challenge]);
+    // The old request is withdrawn: the device has one request for this login.
+    const after = (await (await signer.signed('challenges', { method: 'GET' })).json()) as { challenges: Array<{ id: string }> };
+    expect(after.challenges.map((challenge) => challenge.id)).to.deep.equal([second.challenge]);
     // A reload after it shows the new one.
     expect(shown(await (await browser.follow(page.url)).response.text())).to.deep.equal(second);
     expect(await sent()).to.have.length(2);

@@ -78,12 +78,12 @@ function createDeviceKind(kind: DeviceKind, deps: DeviceKindDeps): FactorKind {
     async start({ userId, factor, flow, context, resend = false }) {
       const usable = await usableDevice(userId, factor.id);
       if (!usable.device) return { type: 'refused', refusal: { ok: false, reason: usable.reason, lockedUntil: usable.lockedUntil } };
-      if (!resend) {
-        const latest = await deps.challenges.latestForFlow(flow.uid, usable.device.id);
-        const view = decideLoginView({ ...latest, userId, deviceId: usable.device.id, flowUid: flow.uid, now: deps.now() });
-        // Still answerable, or approved and not yet used: a reload shows it again and pushes nothing.
-        if (view === 'pending' || view === 'approved') return { type: 'challenge', challenge: shownChallenge(latest.challenge as ChallengeRecord) };
-      }
+      const latest = await deps.challenges.latestForFlow(flow.uid, usable.device.id);
+      const view = decideLoginView({ ...latest, userId, deviceId: usable.device.id, flowUid: flow.uid, now: deps.now() });
+      // Still answerable, or approved and not yet used: a reload shows it again and pushes nothing.
+      if (!resend && (view === 'pending' || view === 'approved')) return { type: 'challenge', challenge: shownChallenge(latest.challenge as ChallengeRecord) };
+      // Sent again: the old one is withdrawn, so the device shows one request for this login and its slot is free.
+      if (resend && view === 'pending') await deps.challenges.settle(latest.challenge as ChallengeRecord, 'rejected');
       const challenge = await deps.challenges.create({
         userId,
         deviceId: usable.device.id,
