@@ -1,50 +1,20 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createPrivateKey, type JsonWebKey } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { expect } from 'chai';
 
 import type { Idp } from '../../src/app.ts';
 import type { DevicePublicKey } from '../../src/store/devices.ts';
+import { runDevice } from '../helpers/stepup-device.ts';
 import { pairingCodeFor, TestDevice } from './device-client.ts';
 
-const BIN = fileURLToPath(new URL('../../clients/desktop/bin/stepup-device.js', import.meta.url));
 
 /** The desktop PIN the tests register with. */
 export const DESKTOP_PIN = '2580';
 /** The app PIN the tests register with (an app's PIN has 6 digits). */
 export const APP_PIN = '258046';
-
-/** A running `stepup-device` (the reference client), a real child process. */
-export interface DeviceProcess {
-  child: ChildProcessWithoutNullStreams;
-  stdout(): string;
-  stderr(): string;
-  exited: Promise<number | null>;
-}
-
-/** Starts `stepup-device` with `args`, as a script would. */
-export function startDevice(args: string[]): DeviceProcess {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '' }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdin.on('error', () => {});
-  return { child, stdout: () => stdout, stderr: () => stderr, exited: once(child, 'close').then(([code]) => code as number | null) };
-}
-
-/** Runs `stepup-device` to its end with `stdin` piped in. */
-export async function runDevice(args: string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const device = startDevice(args);
-  device.child.stdin.end(stdin);
-  const code = await device.exited;
-  return { code, stdout: device.stdout(), stderr: device.stderr() };
-}
 
 /** A desktop client or app registered and paired by the reference client, with its state file. */
 export interface ReferenceDevice {
