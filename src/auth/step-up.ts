@@ -1,13 +1,8 @@
+import type { SessionAuthentication } from '../store/authentications.ts';
 import type { Level } from './levels.ts';
 
-/** What an SSO session has proven, and when (epoch seconds). */
-export interface SessionAuthentication {
-  accountId: string;
-  passwordAt: number;
-  /** When a second factor was last used, and what it proved (RFC 8176 `amr`). */
-  secondFactorAt?: number | undefined;
-  secondFactorAmr?: string[] | undefined;
-}
+/** What an SSO session has proven, and when (epoch seconds); stored by `sessions/`. */
+export type { SessionAuthentication };
 
 /** How long each factor counts, in seconds (configured, or the relying party's own). */
 export interface FactorLifetimes {
@@ -15,13 +10,17 @@ export interface FactorLifetimes {
   secondFactor: number;
 }
 
-/** What an authorization request needs from the login, and what the SSO session already has. */
+/**
+ * What a relying party needs from a login, whatever its protocol: the level, how long each
+ * factor counts for it, and how fresh the authentication must be. What the SSO session already
+ * has is the session's (`sessions/`), not the request's.
+ */
 export interface LoginRequirements {
   level: Level;
   lifetimes: FactorLifetimes;
-  /** What the session has proven for its account; undefined without a session or record. */
-  authentication: SessionAuthentication | undefined;
+  /** Seconds: no factor older than this counts (OIDC `max_age`). */
   maxAge: number | undefined;
+  /** Nothing proven before this request counts (OIDC `prompt=login`, SAML `ForceAuthn`). */
   forceLogin: boolean;
 }
 

@@ -19,7 +19,10 @@ export interface Flow {
   returnOrigin: string | undefined;
   /** Whether the user must log in; false when only protocol bookkeeping (consent) is left. */
   needsLogin: boolean;
-  /** The level the relying party needs, the factor lifetimes, and what the session has proven. */
+  /**
+   * What the relying party needs (level, factor lifetimes, freshness), as the protocol read it
+   * from its request. What the SSO session has proven is read from `sessions/`, not from here.
+   */
   requirements: LoginRequirements;
 }
 
@@ -29,9 +32,16 @@ export interface LoginResult {
   amr: string[];
   /** When the authentication the level rests on took place (epoch seconds): the oldest factor it counts. */
   authTime: number;
-  /** What the session has proven, and when; kept for the next request's step-up decision. */
+  /** What the session has proven, and when; the SSO session keeps it for the next request. */
   authentication: SessionAuthentication;
 }
+
+/**
+ * Why a flow ends without a login, whatever the protocol: the user cancelled, or has no second
+ * factor for the level asked. Each protocol maps it to its own error (OIDC: `access_denied`,
+ * `unmet_authentication_requirements`).
+ */
+export type FlowFailure = 'cancelled' | 'no_factor';
 
 /** How one protocol loads, finishes and fails its flows. */
 export interface FlowProtocol {
@@ -42,8 +52,8 @@ export interface FlowProtocol {
   complete(ctx: Context, flow: Flow, result: LoginResult): Promise<void>;
   /** Finishes what needs nothing from the user (e.g. OIDC consent for a first-party client). */
   proceed(ctx: Context, flow: Flow): Promise<void>;
-  /** Ends the flow with an error the relying party understands (the user cancelled, say). */
-  fail(ctx: Context, flow: Flow, error: { error: string; description: string }): Promise<void>;
+  /** Ends the flow with the protocol's own error for `reason`, which the relying party understands. */
+  fail(ctx: Context, flow: Flow, reason: FlowFailure): Promise<void>;
 }
 
 /** The registered protocols; finds the one a flow belongs to. */

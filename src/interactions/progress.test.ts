@@ -15,7 +15,7 @@ function flow(requirements: Partial<LoginRequirements>): Flow {
     clientName: 'RP',
     returnOrigin: undefined,
     needsLogin: true,
-    requirements: { level: 'substantial', lifetimes, authentication: undefined, maxAge: undefined, forceLogin: false, ...requirements },
+    requirements: { level: 'substantial', lifetimes, maxAge: undefined, forceLogin: false, ...requirements },
   };
 }
 
@@ -23,21 +23,21 @@ describe('login progress', () => {
   const session: SessionAuthentication = { accountId: 'anna', passwordAt: NOW - 600, secondFactorAt: NOW - 300, secondFactorAmr: ['otp', 'hwk'] };
 
   it('asks for the password first, then the second factor', () => {
-    expect(flowProgress({ flow: flow({}), proven: undefined, now: NOW }).decision).to.deep.equal({ password: true, secondFactor: true });
+    expect(flowProgress({ flow: flow({}), session: undefined, proven: undefined, now: NOW }).decision).to.deep.equal({ password: true, secondFactor: true });
     const proven = { accountId: 'anna', passwordAt: NOW };
-    expect(flowProgress({ flow: flow({}), proven, now: NOW }).decision).to.deep.equal({ password: false, secondFactor: true });
+    expect(flowProgress({ flow: flow({}), session: undefined, proven, now: NOW }).decision).to.deep.equal({ password: false, secondFactor: true });
   });
 
   it('keeps the session\'s second factor for the same account, not for another', () => {
-    const same = flowProgress({ flow: flow({ authentication: session }), proven: { accountId: 'anna', passwordAt: NOW }, now: NOW });
+    const same = flowProgress({ flow: flow({}), session, proven: { accountId: 'anna', passwordAt: NOW }, now: NOW });
     expect(same.decision).to.deep.equal({ password: false, secondFactor: false });
     expect(same.authentication?.secondFactorAmr).to.deep.equal(['otp', 'hwk']);
-    const other = flowProgress({ flow: flow({ authentication: session }), proven: { accountId: 'bo', passwordAt: NOW }, now: NOW });
+    const other = flowProgress({ flow: flow({}), session, proven: { accountId: 'bo', passwordAt: NOW }, now: NOW });
     expect(other.decision).to.deep.equal({ password: false, secondFactor: true });
   });
 
   it('does not keep it when a fresh login was demanded', () => {
-    const fresh = flowProgress({ flow: flow({ authentication: session, forceLogin: true }), proven: { accountId: 'anna', passwordAt: NOW }, now: NOW });
+    const fresh = flowProgress({ flow: flow({ forceLogin: true }), session, proven: { accountId: 'anna', passwordAt: NOW }, now: NOW });
     expect(fresh.decision).to.deep.equal({ password: false, secondFactor: true });
   });
 

@@ -8,12 +8,17 @@ export interface FlowProgress {
 }
 
 /**
- * Combines what the SSO session had proven with what this login has proven so far (`proven`,
- * kept per flow), and decides what is still to ask. Once the password is given in this flow,
+ * Combines what the SSO session had proven (`session`, from `sessions/`) with what this login has
+ * proven so far (`proven`, kept per flow), and decides what is still to ask. Once the password is given in this flow,
  * `prompt=login` and `max_age` are met; a second factor the session still holds for the same
  * account counts, unless a fresh authentication was demanded.
  */
-export function flowProgress(options: { flow: Flow; proven: SessionAuthentication | undefined; now: number }): FlowProgress {
+export function flowProgress(options: {
+  flow: Flow;
+  session: SessionAuthentication | undefined;
+  proven: SessionAuthentication | undefined;
+  now: number;
+}): FlowProgress {
   const { requirements } = options.flow;
   const decide = (authentication: SessionAuthentication | undefined, fresh: boolean) => decideStepUp({
     needed: requirements.level,
@@ -23,10 +28,9 @@ export function flowProgress(options: { flow: Flow; proven: SessionAuthenticatio
     ...(fresh ? { maxAge: requirements.maxAge, forceLogin: requirements.forceLogin } : {}),
   });
 
-  const { proven } = options;
-  if (!proven) return { authentication: requirements.authentication, decision: decide(requirements.authentication, true) };
+  const { proven, session } = options;
+  if (!proven) return { authentication: session, decision: decide(session, true) };
 
-  const session = requirements.authentication;
   const sessionFactorCounts = session?.accountId === proven.accountId && !decide(session, true).secondFactor && session.secondFactorAt !== undefined;
   const authentication = proven.secondFactorAt === undefined && sessionFactorCounts
     ? { ...proven, secondFactorAt: session.secondFactorAt, secondFactorAmr: session.secondFactorAmr }

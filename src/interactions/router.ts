@@ -11,6 +11,7 @@ import { openEventStream } from '../http/event-stream.ts';
 import { checkFormToken, formField, formParser } from '../http/form.ts';
 import { clockTime, translate, type MessageKey } from '../http/i18n.ts';
 import type { Renderer } from '../http/render.ts';
+import type { SsoSessions } from '../sessions/sso-sessions.ts';
 import type { AuthenticationStore } from '../store/authentications.ts';
 import type { Flow, FlowProtocol, FlowRegistry } from './flow.ts';
 import { factorRefusal, timeLeft } from './messages.ts';
@@ -21,7 +22,10 @@ export interface InteractionDeps {
   passwordLogin: PasswordLogin;
   /** The second-factor kinds on offer; the chooser, the flow and the answers dispatch on them. */
   factors: FactorRegistry;
+  /** What each login in progress has proven so far. */
   authentications: AuthenticationStore;
+  /** The SSO session: read when a flow loads, written when a login finishes. */
+  sessions: SsoSessions;
   csrf: Csrf;
   render: Renderer;
   /** Path prefix when mounted (`/idp`), for form actions and links. */
@@ -38,6 +42,8 @@ export interface InteractionDeps {
 interface Interaction {
   flow: Flow;
   protocol: FlowProtocol;
+  /** What the browser's SSO session had proven when the request came. */
+  session: SessionAuthentication | undefined;
   /** What this login has proven so far, beside the session. */
   proven: SessionAuthentication | undefined;
 }
@@ -98,7 +104,11 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const loaded = await deps.flows.load(ctx, ctx.params.uid as string);
     if (!loaded) throw new IdpError('interaction_expired');
     requestState(ctx).formTargets = loaded.flow.returnOrigin ? [loaded.flow.returnOrigin] : [];
-    (ctx.state as { interaction: Interaction }).interaction = { ...loaded, proven: await deps.authentications.forFlow(loaded.flow.uid) };
+    (ctx.state as { interaction: Interaction }).interaction = {
+      ...loaded,
+      session: (await deps.sessions.current(ctx))?.authentication,
+      proven: await deps.authentications.forFlow(loaded.flow.uid),
+    };
     return next();
   }
 
@@ -181,17 +191,17 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   }
 
   /** The account whose second factor is asked for: the one this login or the session proved. */
-  const accountOf = ({ flow, proven }: Interaction) => (proven ?? flow.requirements.authentication)?.accountId;
+  const accountOf = ({ session, proven }: Interaction) => (proven ?? session)?.accountId;
 
   /**
    * Asks for what the login still misses, or finishes it. `choice`: the factor the user picked;
    * `resend`: they asked for a new challenge, where a page load shows the one already sent.
    */
   async function continueFlow(ctx: Context, choice?: string, { resend = false } = {}) {
-    const { flow, protocol, proven } = interaction(ctx);
-    const { authentication, decision } = flowProgress({ flow, proven, now: nowSeconds() });
+    const { flow, session, proven } = interaction(ctx);
+    const { authentication, decision } = flowProgress({ flow, session, proven, now: nowSeconds() });
     if (decision.password || !authentication) return loginPage(ctx);
-    if (!decision.secondFactor) return protocol.complete(ctx, flow, loginOutcome(authentication, flow, nowSeconds()));
+    if (!decision.secondFactor) return finish(ctx, authentication);
     const factors = await deps.factors.listForUser(authentication.accountId);
     if (!factors.length) {
       return deps.render(ctx, 'no-factor', { ...pageBase(flow), selfserviceHref: `${deps.basePath}/selfservice` });
@@ -199,6 +209,16 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     const chosen = factors.find((factor) => factor.id === choice) ?? (factors.length === 1 ? factors[0] : undefined);
     if (!chosen) return chooserPage(ctx, factors);
     return startFactor(ctx, authentication.accountId, chosen, factors, resend);
+  }
+
+  /**
+   * The login is done: the SSO session records it first, so whichever protocol asks next reads
+   * the same record, then the flow's protocol answers its relying party.
+   */
+  async function finish(ctx: Context, authentication: SessionAuthentication) {
+    const { flow, protocol } = interaction(ctx);
+    await deps.sessions.record(ctx, authentication);
+    return protocol.complete(ctx, flow, loginOutcome(authentication, flow, nowSeconds()));
   }
 
   /** Starts the chosen factor as its kind says: the code page, or a challenge and the waiting page. */
@@ -219,7 +239,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   /** Records the second factor this login proved (its kind's `amr`) and goes on. */
   async function factorProven(ctx: Context, kind: FactorKind) {
     const current = interaction(ctx);
-    const { authentication } = flowProgress({ flow: current.flow, proven: current.proven, now: nowSeconds() });
+    const { authentication } = flowProgress({ ...current, now: nowSeconds() });
     const proven: SessionAuthentication = {
       ...(authentication as SessionAuthentication),
       secondFactorAt: nowSeconds(),
@@ -271,7 +291,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     await deps.authentications.saveForFlow(flow.uid, proven, deps.flowTtlSeconds);
     interaction(ctx).proven = proven;
     // The second-factor page gets its own URL (post, redirect, get), so a reload asks nothing twice.
-    if (flowProgress({ flow, proven, now: nowSeconds() }).decision.secondFactor) {
+    if (flowProgress({ ...interaction(ctx), now: nowSeconds() }).decision.secondFactor) {
       ctx.status = 303;
       return ctx.redirect(paths(flow).base);
     }
@@ -345,12 +365,9 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
 
   async function cancel(ctx: Context) {
     const { flow, protocol } = interaction(ctx);
-    // A user without a second factor cancels a login that required one: OpenID Connect's
-    // "Unmet Authentication Requirements" error tells the relying party why.
-    const error = formField(ctx, 'reason') === 'no_factor'
-      ? { error: 'unmet_authentication_requirements', description: 'the user has no second factor for the requested level' }
-      : { error: 'access_denied', description: 'the user cancelled the login' };
-    await protocol.fail(ctx, flow, error);
+    // The no-factor page cancels with `reason=no_factor`: a login that required a second factor
+    // the user does not have; the protocol tells its relying party so in its own terms.
+    await protocol.fail(ctx, flow, formField(ctx, 'reason') === 'no_factor' ? 'no_factor' : 'cancelled');
   }
 
   router.get('/interaction/:uid', loadFlow, resume);

@@ -3,7 +3,7 @@ import type Provider from 'oidc-provider';
 import { errors, type InteractionResults } from 'oidc-provider';
 
 import { ACR_VALUES } from '../auth/levels.ts';
-import type { Flow, FlowProtocol } from '../interactions/flow.ts';
+import type { Flow, FlowFailure, FlowProtocol } from '../interactions/flow.ts';
 import type { ReadLoginRequirements } from './login-requirements.ts';
 
 /**
@@ -43,7 +43,7 @@ export function createOidcFlowProtocol(options: {
         clientName: client?.clientName ?? clientId,
         returnOrigin: redirectUri ? new URL(redirectUri).origin : undefined,
         needsLogin: details.prompt.name === 'login',
-        requirements: await options.requirements({ params: details.params, session: details.session }),
+        requirements: await options.requirements(details.params),
       } satisfies Flow;
     },
 
@@ -57,9 +57,6 @@ export function createOidcFlowProtocol(options: {
           ts: result.authTime,
           remember: true,
         },
-        // Carried through the interaction to the resumed request, which knows the session uid
-        // to keep it under (see `session-authentication.ts`).
-        authentication,
       });
     },
 
@@ -69,8 +66,18 @@ export function createOidcFlowProtocol(options: {
       await finish(ctx, { consent: { grantId: details.grantId } });
     },
 
-    async fail(ctx, _flow, error) {
-      await finish(ctx, { error: error.error, error_description: error.description });
+    async fail(ctx, _flow, reason) {
+      await finish(ctx, OIDC_ERRORS[reason]);
     },
   };
 }
+
+/**
+ * How a flow that fails reaches the relying party: the user's refusal is `access_denied`
+ * (RFC 6749 §4.1.2.1); a user without the second factor the level needs is OpenID Connect's
+ * "Unmet Authentication Requirements" (OpenID Connect Unmet Authentication Requirements 1.0 §3).
+ */
+const OIDC_ERRORS: Record<FlowFailure, { error: string; error_description: string }> = {
+  cancelled: { error: 'access_denied', error_description: 'the user cancelled the login' },
+  no_factor: { error: 'unmet_authentication_requirements', error_description: 'the user has no second factor for the requested level' },
+};

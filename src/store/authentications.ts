@@ -1,29 +1,34 @@
-import type { SessionAuthentication } from '../auth/step-up.ts';
 import type { ShortLivedStore } from './short-lived/types.ts';
 
 /**
- * What each SSO session has proven and when, beside oidc-provider's session (which keeps one
- * login time, not one per factor); and what a login in progress has proven so far (the
- * password, before the second factor). Both are short-lived and shared by every node.
+ * What a login has proven, and when (epoch seconds): the record the SSO session keeps
+ * (`sessions/`) and each login in progress keeps. Defined here, below the rules that read it
+ * (`auth/step-up.ts`), so the store imports no domain module.
+ */
+export interface SessionAuthentication {
+  accountId: string;
+  passwordAt: number;
+  /** When a second factor was last used, and what it proved (RFC 8176 `amr`). */
+  secondFactorAt?: number | undefined;
+  secondFactorAmr?: string[] | undefined;
+}
+
+/**
+ * What a login in progress has proven so far (the password, before the second factor), kept per
+ * flow; short-lived and shared by every node. The SSO session itself is `sessions/`.
  */
 export interface AuthenticationStore {
-  forSession(sessionUid: string): Promise<SessionAuthentication | undefined>;
-  saveForSession(sessionUid: string, authentication: SessionAuthentication, ttlSeconds: number): Promise<void>;
   forFlow(flowUid: string): Promise<SessionAuthentication | undefined>;
   saveForFlow(flowUid: string, authentication: SessionAuthentication, ttlSeconds: number): Promise<void>;
 }
 
 export function createAuthenticationStore(store: ShortLivedStore): AuthenticationStore {
-  const read = async (key: string) => {
-    const json = await store.get(key);
-    return json ? (JSON.parse(json) as SessionAuthentication) : undefined;
-  };
-  const write = (key: string, authentication: SessionAuthentication, ttlSeconds: number) =>
-    store.set(key, JSON.stringify(authentication), ttlSeconds * 1000);
+  const key = (uid: string) => `authn:flow:${uid}`;
   return {
-    forSession: (uid) => read(`authn:session:${uid}`),
-    saveForSession: (uid, authentication, ttl) => write(`authn:session:${uid}`, authentication, ttl),
-    forFlow: (uid) => read(`authn:flow:${uid}`),
-    saveForFlow: (uid, authentication, ttl) => write(`authn:flow:${uid}`, authentication, ttl),
+    async forFlow(uid) {
+      const json = await store.get(key(uid));
+      return json ? (JSON.parse(json) as SessionAuthentication) : undefined;
+    },
+    saveForFlow: (uid, authentication, ttlSeconds) => store.set(key(uid), JSON.stringify(authentication), ttlSeconds * 1000),
   };
 }
