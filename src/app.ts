@@ -9,8 +9,9 @@ import { createAdapterFactory } from './adapters/index.ts';
 import { deleteExpiredPayloads } from './adapters/postgres.ts';
 import { createAccessPasses } from './auth/access-passes.ts';
 import { createPasswordLogin } from './auth/password-login.ts';
-import type { IdpConfig } from './config/index.ts';
+import { samlEntityId, type IdpConfig } from './config/index.ts';
 import { deriveKey } from './crypto/derived-keys.ts';
+import { certificateCommonName, KEYS_CHANGED_CHANNEL, loadSigningKeys } from './crypto/signing-keys.ts';
 import { deriveVapidKeys } from './crypto/vapid-keys.ts';
 import { createDemoRouter } from './demo/router.ts';
 import { createChallengeAnnouncer } from './devices/announce.ts';
@@ -38,15 +39,17 @@ import { createTotpFactors } from './factors/totp-factors.ts';
 import { createTotpKinds } from './factors/totp-kinds.ts';
 import { createProvider, TTL } from './provider/index.ts';
 import { createLoginRequirements } from './provider/login-requirements.ts';
-import { rememberSessionAuthentication } from './provider/session-authentication.ts';
+import { endSsoSessionOnLogout } from './provider/logout.ts';
 import { stepUpPolicy } from './provider/step-up-check.ts';
 import { createRefreshTokenRestatement } from './provider/token-assurance.ts';
 import { createSelfServiceRouter, selfServiceClient } from './selfservice/router.ts';
+import { SSO_SESSION_LIMITS } from './sessions/sso-session.ts';
+import { createSsoSessions } from './sessions/sso-sessions.ts';
 import { createPortalSessions, SELFSERVICE_SESSION_LIMITS } from './selfservice/sessions.ts';
 import { createAuthenticationStore } from './store/authentications.ts';
 import { createOidcFlowProtocol } from './provider/oidc-flow.ts';
 import { createProviderPages } from './provider/pages.ts';
-import { KEYS_CHANGED_CHANNEL, loadSigningKeys } from './provider/signing-keys.ts';
+import { createSamlRouter } from './saml/router.ts';
 import type { PrivateJwk } from './store/signing-keys.ts';
 import { openStorage, type Storage, type StorageOptions } from './store/index.ts';
 
@@ -115,8 +118,15 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   const render = createRenderer({ basePath });
   const pages = createProviderPages(render);
   const authentications = createAuthenticationStore(storage.shortLived);
-  const requirements = createLoginRequirements({ clients: storage.clients, authentications, lifetimes: config.factorLifetimes });
-  const policy = stepUpPolicy({ requirements, now });
+  const sessions = createSsoSessions({
+    store: storage.shortLived,
+    limits: SSO_SESSION_LIMITS,
+    accountActive: async (accountId) => (await storage.users.findById(accountId))?.status === 'active',
+    cookiePath: basePath || '/',
+    now,
+  });
+  const requirements = createLoginRequirements({ clients: storage.clients, lifetimes: config.factorLifetimes });
+  const policy = stepUpPolicy({ requirements, sessions, now });
   const restateRefreshToken = createRefreshTokenRestatement({ clients: storage.clients, lifetimes: config.factorLifetimes, now });
 
   const buildProvider = (jwks: PrivateJwk[]) => {
@@ -141,12 +151,15 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   };
   const kidsOf = (jwks: PrivateJwk[]) => jwks.map((jwk) => jwk.kid).join(',');
 
-  let current = buildProvider(await loadSigningKeys(storage.signingKeys));
+  const entityId = samlEntityId(config);
+  const loadKeys = () => loadSigningKeys({ keys: storage.signingKeys, subject: { commonName: certificateCommonName(entityId, config.issuer), now } });
+  const loadJwks = async () => (await loadKeys()).map((key) => key.privateJwk);
+  let current = buildProvider(await loadJwks());
   let mounted = mount(current.provider);
   // oidc-provider fixes its keys when built, so new keys mean a new instance; the sessions,
   // grants and tokens it serves live in the stores and carry over.
   const reloadKeys = async () => {
-    const jwks = await loadSigningKeys(storage.signingKeys);
+    const jwks = await loadJwks();
     if (kidsOf(jwks) === current.kids) return;
     current = buildProvider(jwks);
     mounted = mount(current.provider);
@@ -268,7 +281,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   // Before oidc-provider's mount: every /api/device/v1/ path is answered here, in JSON.
   app.use(deviceApi.middleware);
   app.use(createInteractionRouter({
-    flows, passwordLogin, factors, authentications, csrf, render, basePath, now, flowTtlSeconds: TTL.Interaction, heartbeatMs: options.heartbeatMs,
+    flows, passwordLogin, factors, authentications, sessions, csrf, render, basePath, now, flowTtlSeconds: TTL.Interaction, heartbeatMs: options.heartbeatMs,
   }).routes());
   app.use(createSelfServiceRouter({
     issuer: config.issuer,
@@ -286,8 +299,9 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     issuerName: new URL(config.issuer).host,
     now,
   }).routes());
+  app.use(createSamlRouter({ issuer: config.issuer, entityId, keys: loadKeys }).routes());
   if (options.demo) app.use(createDemoRouter({ issuer: config.issuer, render }).routes());
-  app.use(rememberSessionAuthentication({ authentications, ttlSeconds: TTL.Session }));
+  app.use(endSsoSessionOnLogout(sessions));
   app.use((ctx, next) => mounted(ctx, next));
 
   return {

@@ -1,7 +1,8 @@
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 
-import { loadConfig, type IdpConfig } from '../config/index.ts';
+import { loadConfig, samlEntityId, type IdpConfig } from '../config/index.ts';
 import { deriveKey } from '../crypto/derived-keys.ts';
+import { certificateCommonName } from '../crypto/signing-keys.ts';
 import { DataDirBusyError } from '../store/embedded/data-dir-lock.ts';
 import { openEmbeddedForCommand, ServerUnreachableError, type EmbeddedAccess } from '../store/embedded/command-side.ts';
 import { ServerMemoryError } from '../store/embedded/notices.ts';
@@ -195,7 +196,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     args: [],
     options: {},
     shortLived: true,
-    run: (_args, _values, { storage, alone, out }) => rotateKeys({ storage, alone }, out),
+    run: (_args, _values, { config, storage, alone, out }) => rotateKeys({
+      storage, alone, leadSeconds: config.signingKeyLeadSeconds, certificateName: certificateCommonName(samlEntityId(config), config.issuer),
+    }, out),
   },
   'tokens import': {
     args: ['file'],

@@ -3,7 +3,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { ClientMetadata } from 'oidc-provider';
 
 import { createProvider } from '../provider/index.ts';
-import { SIGNING_ALGORITHMS } from '../provider/signing-keys.ts';
+import { SIGNING_ALGORITHMS } from '../crypto/signing-keys.ts';
 import type { PrivateJwk } from '../store/signing-keys.ts';
 import type { UserRepository } from '../store/users.ts';
 import { CliError } from './errors.ts';

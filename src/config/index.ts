@@ -94,6 +94,10 @@ export interface IdpConfig {
   /** How recently a self-service session must have proven a second factor to change devices, seconds. */
   selfServiceStepUpMaxAge: number;
   firstFactorEnrolment: FirstFactorEnrolment;
+  /** How long a rotated-in signing key is published before it signs, seconds (`SIGNING_KEY_LEAD_HOURS`). */
+  signingKeyLeadSeconds: number;
+  /** The IdP's SAML entityID (`SAML_ENTITY_ID`); unset: `{issuer}/saml`, see {@link samlEntityId}. */
+  samlEntityId: string | undefined;
 }
 
 /** A configuration value that is wrong; `variable` names the environment variable. */
@@ -302,6 +306,8 @@ function fromValues(values: Map<OptionName, string | number | undefined>): Omit<
     },
     selfServiceStepUpMaxAge: num('SELFSERVICE_STEP_UP_MAX_AGE') * 60,
     firstFactorEnrolment: (str('FIRST_FACTOR_ENROLMENT') as FirstFactorEnrolment | undefined) ?? (str('DATABASE_URL') ? 'access-pass' : 'password'),
+    signingKeyLeadSeconds: num('SIGNING_KEY_LEAD_HOURS') * 3600,
+    samlEntityId: str('SAML_ENTITY_ID'),
   };
 }
 
@@ -314,4 +320,9 @@ export function configWith(overrides: Partial<IdpConfig> & Pick<IdpConfig, 'secr
   const defaults = fromValues(readAll({}));
   const firstFactorEnrolment = overrides.databaseUrl ? 'access-pass' : defaults.firstFactorEnrolment;
   return { ...defaults, firstFactorEnrolment, secretKeyGenerated: false, ...overrides };
+}
+
+/** The IdP's SAML entityID: `SAML_ENTITY_ID`, or `{ISSUER}/saml` (issue "Step 5"). */
+export function samlEntityId(config: Pick<IdpConfig, 'issuer' | 'samlEntityId'>): string {
+  return config.samlEntityId ?? `${config.issuer}/saml`;
 }

@@ -245,6 +245,19 @@ export const OPTIONS = [
     values: ['access-pass', 'password', 'identity'],
     description: 'What lets an employee with no second factor add their first: `access-pass` (a one-time pass from IT, `stepup user access-pass`), or `password` (the password alone; for the embedded demo, refused in production). Unset: `password` in embedded mode, `access-pass` otherwise. `identity` (MitID through a broker) is reserved and refused until it is built.',
   },
+  {
+    env: 'SIGNING_KEY_LEAD_HOURS',
+    kind: 'integer',
+    default: '24',
+    min: 0,
+    description: 'Hours a key made by `stepup keys rotate` is published (in `/jwks` and the SAML metadata) before it signs, so relying parties and service providers that cache them learn it first. The next `keys rotate` makes waiting keys sign at once. 0: new keys sign at once.',
+  },
+  {
+    env: 'SAML_ENTITY_ID',
+    kind: 'url',
+    default: undefined,
+    description: 'The SAML entityID of the IdP (a URI). Unset: `{ISSUER}/saml`. The host of it is the subject CN of the signing certificates.',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 /** The names of all environment variables the IdP reads. */

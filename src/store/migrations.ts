@@ -9,6 +9,7 @@ import * as devices from '../../migrations/20261125_006_devices.ts';
 import * as numberMatching from '../../migrations/20261125_007_number_matching.ts';
 import * as defaultFactor from '../../migrations/20261125_008_default_factor.ts';
 import * as samlServiceProviders from '../../migrations/20261125_009_saml_service_providers.ts';
+import * as signingCertificates from '../../migrations/20261125_010_signing_certificates.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -29,6 +30,7 @@ const MIGRATIONS: ReadonlyArray<[name: string, migration: Migration]> = [
   ['20261125_007_number_matching', numberMatching],
   ['20261125_008_default_factor', defaultFactor],
   ['20261125_009_saml_service_providers', samlServiceProviders],
+  ['20261125_010_signing_certificates', signingCertificates],
 ];
 
 /** A knex migration source over {@link MIGRATIONS}. */

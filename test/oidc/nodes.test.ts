@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as client from 'openid-client';
 
 import { ACR_VALUES } from '../../src/auth/levels.ts';
-import { KEYS_CHANGED_CHANNEL, rotateSigningKeys } from '../../src/provider/signing-keys.ts';
+import { KEYS_CHANGED_CHANNEL, rotateSigningKeys } from '../../src/crypto/signing-keys.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { codeAt, makeCodeViewer, factorsOn } from '../helpers/totp.ts';
@@ -118,7 +118,8 @@ describe('embedding and several nodes', function () {
       const before = await logIn(onA, new Browser(), { username: 'erik', password: PASSWORD });
       const oldKid = kidOf(before.tokens.id_token as string);
 
-      const newKids = await rotateSigningKeys(nodeA.idp.storage.signingKeys);
+      // No lead time: the new keys sign at once (the lead is tested with the SAML metadata).
+      const newKids = await rotateSigningKeys({ keys: nodeA.idp.storage.signingKeys, leadSeconds: 0, subject: { commonName: '127.0.0.1', now: Date.now } });
       const reloaded = new Promise<void>((resolve) => {
         const check = setInterval(async () => {
           const jwks = (await (await fetch(`${nodeB.url}/jwks`)).json()) as { keys: Array<{ kid: string }> };

@@ -4,7 +4,7 @@ import type { ClientMetadata } from 'oidc-provider';
 
 import { createShortLivedAdapter } from '../../adapters/short-lived.ts';
 import { LEVELS, type Level } from '../../auth/levels.ts';
-import { SIGNING_ALGORITHMS } from '../../provider/signing-keys.ts';
+import { SIGNING_ALGORITHMS } from '../../crypto/signing-keys.ts';
 import type { ClientRecord } from '../../store/clients.ts';
 import type { Storage } from '../../store/index.ts';
 import type { ShortLivedStore } from '../../store/short-lived/types.ts';

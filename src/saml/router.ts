@@ -1,0 +1,39 @@
+/**
+ * The SAML endpoints (issue "Step 5"). So far: the IdP's metadata.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+
+import type { SigningKey } from '../store/signing-keys.ts';
+import { buildIdpMetadata, METADATA_CONTENT_TYPE } from './idp-metadata.ts';
+
+/** Options of {@link createSamlRouter}. */
+export interface SamlRouterOptions {
+  issuer: string;
+  /** The IdP's entityID. */
+  entityId: string;
+  /**
+   * The published signing keys, read from the key store on every call (as the provider's reload
+   * does), so a rotation shows in the metadata at once on every node.
+   */
+  keys: () => Promise<SigningKey[]>;
+  /** How long a client may cache the metadata, seconds. Defaults to 300. */
+  maxAgeSeconds?: number;
+}
+
+/** The SAML router; paths are relative to the issuer (`/saml/...`). */
+export function createSamlRouter(options: SamlRouterOptions): Router {
+  const { issuer, entityId, keys, maxAgeSeconds = 300 } = options;
+
+  async function serveMetadata(ctx: Context) {
+    const xml = buildIdpMetadata({ entityId, issuer, keys: await keys() });
+    ctx.type = METADATA_CONTENT_TYPE;
+    // Short, so a rotation's next certificate reaches SPs soon; public, it holds nothing secret.
+    ctx.set('Cache-Control', `public, max-age=${maxAgeSeconds}`);
+    ctx.body = xml;
+  }
+
+  const router = new Router({ prefix: '/saml' });
+  router.get('/metadata', serveMetadata);
+  return router;
+}
