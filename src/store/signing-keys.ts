@@ -50,7 +50,7 @@ interface KeyRow {
 }
 
 export interface SigningKeyRepository {
-  /** Keys still published: current first, then next, then retired; newest first within each. Times are the database's. */
+  /** Keys still published: current first, then next, then retired; newest first within each (then by algorithm). Times are the database's. */
   listPublished(): Promise<SigningKey[]>;
   /**
    * Adds keys in one transaction. Keys still waiting (`next`) are promoted at once first, so a
@@ -82,7 +82,7 @@ export function createSigningKeyRepository(db: Knex, box: SecretBox): SigningKey
         WHERE (superseded_at IS NULL OR superseded_at > now() - make_interval(secs => ?))
           AND (unpublish_at IS NULL OR unpublish_at > now())
         ORDER BY CASE WHEN activates_at > now() THEN 1 WHEN superseded_at IS NULL THEN 0 ELSE 2 END,
-                 activates_at DESC, created_at DESC, kid`, [RETIRED_KEY_SECONDS])) as { rows: KeyRow[] };
+                 activates_at DESC, created_at DESC, alg, kid`, [RETIRED_KEY_SECONDS])) as { rows: KeyRow[] };
       return rows.map((row) => ({
         kid: row.kid,
         alg: row.alg,
