@@ -49,7 +49,10 @@ export const TTL = {
   IdToken: 60 * 60,
   /** Rotated on each use; a desk PC in daily use keeps its token fresh for a working week. */
   RefreshToken: 7 * 24 * 60 * 60,
-  /** The SSO session: a working day. */
+  /**
+   * oidc-provider's own session: a working day, the SSO session's absolute end. What it proved
+   * is ours to say (`sessions/`), which also ends sooner when idle or logged out.
+   */
   Session: 10 * 60 * 60,
   Grant: 7 * 24 * 60 * 60,
   ClientCredentials: 10 * 60,
