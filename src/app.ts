@@ -50,6 +50,8 @@ import { createAuthenticationStore } from './store/authentications.ts';
 import { createOidcFlowProtocol } from './provider/oidc-flow.ts';
 import { createProviderPages } from './provider/pages.ts';
 import { createSamlRouter } from './saml/router.ts';
+import { createSamlFlowProtocol } from './saml/saml-flow.ts';
+import { createSsoEndpoint } from './saml/sso.ts';
 import type { PrivateJwk } from './store/signing-keys.ts';
 import { openStorage, type Storage, type StorageOptions } from './store/index.ts';
 
@@ -245,7 +247,21 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     pendingChallenges: pendingAnnouncements(answers),
     extensions: [challengeRoutes({ answers }), pushRoutes({ subscriptions: pushSubscriptions, vapidPublicKey: vapidKeys.publicKey, serviceHosts: config.pushServiceHosts })],
   });
-  const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, requirements })]);
+  const samlFlows = createSamlFlowProtocol({
+    entityId,
+    store: storage.shortLived,
+    serviceProviders: storage.serviceProviders,
+    users: storage.users,
+    audit: storage.audit,
+    keys: loadKeys,
+    nameIdKey: deriveKey(config.secretKey, 'saml-nameid'),
+    lifetimes: config.factorLifetimes,
+    ttlSeconds: TTL.Interaction,
+    render,
+    basePath,
+    now,
+  });
+  const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, requirements }), samlFlows]);
   const csrf = createCsrf({ key: deriveKey(config.secretKey, 'csrf'), issuer: config.issuer });
 
   const health = new Router();
@@ -277,7 +293,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   app.use(securityHeaders());
   app.use(errorHandler(render));
   app.use(health.routes());
-  app.use(assets(['idp.css', 'wait.js']));
+  app.use(assets(['idp.css', 'wait.js', 'saml-post.js']));
   // Before oidc-provider's mount: every /api/device/v1/ path is answered here, in JSON.
   app.use(deviceApi.middleware);
   app.use(createInteractionRouter({
@@ -299,7 +315,16 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     issuerName: new URL(config.issuer).host,
     now,
   }).routes());
-  app.use(createSamlRouter({ issuer: config.issuer, entityId, keys: loadKeys }).routes());
+  const sso = createSsoEndpoint({
+    serviceProviders: storage.serviceProviders,
+    store: storage.shortLived,
+    audit: storage.audit,
+    flows: samlFlows,
+    skewSeconds: config.samlClockSkewSeconds,
+    basePath,
+    now,
+  });
+  app.use(createSamlRouter({ issuer: config.issuer, entityId, keys: loadKeys, sso }).routes());
   if (options.demo) app.use(createDemoRouter({ issuer: config.issuer, render }).routes());
   app.use(endSsoSessionOnLogout(sessions));
   app.use((ctx, next) => mounted(ctx, next));

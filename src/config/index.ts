@@ -98,6 +98,8 @@ export interface IdpConfig {
   signingKeyLeadSeconds: number;
   /** The IdP's SAML entityID (`SAML_ENTITY_ID`); unset: `{issuer}/saml`, see {@link samlEntityId}. */
   samlEntityId: string | undefined;
+  /** How far an AuthnRequest's IssueInstant may be from our clock, seconds (`SAML_CLOCK_SKEW_SECONDS`). */
+  samlClockSkewSeconds: number;
 }
 
 /** A configuration value that is wrong; `variable` names the environment variable. */
@@ -308,6 +310,7 @@ function fromValues(values: Map<OptionName, string | number | undefined>): Omit<
     firstFactorEnrolment: (str('FIRST_FACTOR_ENROLMENT') as FirstFactorEnrolment | undefined) ?? (str('DATABASE_URL') ? 'access-pass' : 'password'),
     signingKeyLeadSeconds: num('SIGNING_KEY_LEAD_HOURS') * 3600,
     samlEntityId: str('SAML_ENTITY_ID'),
+    samlClockSkewSeconds: num('SAML_CLOCK_SKEW_SECONDS'),
   };
 }
 

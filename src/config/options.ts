@@ -258,6 +258,13 @@ export const OPTIONS = [
     default: undefined,
     description: 'The SAML entityID of the IdP (a URI). Unset: `{ISSUER}/saml`. The host of it is the subject CN of the signing certificates.',
   },
+  {
+    env: 'SAML_CLOCK_SKEW_SECONDS',
+    kind: 'integer',
+    default: '120',
+    min: 0,
+    description: 'Seconds an AuthnRequest\'s IssueInstant may lie before or after the IdP\'s clock; an older or later request is refused. Its ID is remembered as long, so a replay is refused too.',
+  },
 ] as const satisfies readonly OptionSpec[];
 
 /** The names of all environment variables the IdP reads. */

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'csrf_failed'
   | 'interaction_expired'
   | 'login_cancelled'
+  | 'saml_request_refused'
   | 'service_unavailable'
   | 'server_error'
   // The device API's codes (shared contract of step 4), stable for the clients that switch on them.
@@ -32,6 +33,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   csrf_failed: 403,
   interaction_expired: 400,
   login_cancelled: 400,
+  saml_request_refused: 400,
   service_unavailable: 503,
   server_error: 500,
   invalid_signature: 401,
@@ -59,6 +61,7 @@ export const API_MESSAGES: Readonly<Record<ErrorCode, string>> = {
   csrf_failed: 'The form has expired or did not come from this page.',
   interaction_expired: 'The login has expired.',
   login_cancelled: 'The login was cancelled or failed.',
+  saml_request_refused: 'The SAML request was refused.',
   service_unavailable: 'The service is temporarily unavailable. Try again shortly.',
   server_error: 'An unexpected error occurred.',
   invalid_signature: 'The request signature is missing or does not verify with this device\'s key.',

@@ -1,11 +1,13 @@
 /**
- * The SAML endpoints (issue "Step 5"). So far: the IdP's metadata.
+ * The SAML endpoints (issue "Step 5"): the IdP's metadata, and the SingleSignOnService for the
+ * HTTP-Redirect and HTTP-POST bindings (`sso.ts`).
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
 
 import type { SigningKey } from '../store/signing-keys.ts';
 import { buildIdpMetadata, METADATA_CONTENT_TYPE } from './idp-metadata.ts';
+import type { createSsoEndpoint } from './sso.ts';
 
 /** Options of {@link createSamlRouter}. */
 export interface SamlRouterOptions {
@@ -19,11 +21,13 @@ export interface SamlRouterOptions {
   keys: () => Promise<SigningKey[]>;
   /** How long a client may cache the metadata, seconds. Defaults to 300. */
   maxAgeSeconds?: number;
+  /** The SSO endpoint's handlers. */
+  sso: ReturnType<typeof createSsoEndpoint>;
 }
 
 /** The SAML router; paths are relative to the issuer (`/saml/...`). */
 export function createSamlRouter(options: SamlRouterOptions): Router {
-  const { issuer, entityId, keys, maxAgeSeconds = 300 } = options;
+  const { issuer, entityId, keys, maxAgeSeconds = 300, sso } = options;
 
   async function serveMetadata(ctx: Context) {
     const xml = buildIdpMetadata({ entityId, issuer, keys: await keys() });
@@ -35,5 +39,7 @@ export function createSamlRouter(options: SamlRouterOptions): Router {
 
   const router = new Router({ prefix: '/saml' });
   router.get('/metadata', serveMetadata);
+  router.get('/sso', sso.redirect);
+  router.post('/sso', ...sso.post);
   return router;
 }

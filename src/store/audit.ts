@@ -17,6 +17,8 @@ export type AuditType =
   | 'client.removed'
   | 'sp.added'
   | 'sp.removed'
+  | 'saml.request_refused'
+  | 'saml.response_sent'
   | 'keys.rotated'
   | 'logout'
   | 'login.second_factor.succeeded'

@@ -1,0 +1,139 @@
+/**
+ * The SAML Response the IdP posts to an SP's ACS (SAML core §3.2.2, §2.3.3; profiles §4.1.4.2,
+ * the Web Browser SSO profile's rules for a Response over HTTP-POST): a signed assertion, the
+ * Response signed too when the SP was registered with `--sign-response`; or a Response with an
+ * error status and no assertion.
+ */
+import { createPrivateKey, randomBytes } from 'node:crypto';
+
+import { SignedXml } from 'xml-crypto';
+
+import type { SigningKey } from '../store/signing-keys.ts';
+
+const NS = {
+  samlp: 'urn:oasis:names:tc:SAML:2.0:protocol',
+  saml: 'urn:oasis:names:tc:SAML:2.0:assertion',
+} as const;
+
+/** Signature algorithms (RFC 6931 §2.3.2, §2.1.3; exclusive c14n, W3C xml-exc-c14n). */
+const ALGORITHMS = {
+  rsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  sha256: 'http://www.w3.org/2001/04/xmlenc#sha256',
+  exclusiveC14n: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+  envelopedSignature: 'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
+} as const;
+
+/** Status codes (SAML core §3.2.2.2). */
+export const STATUS = {
+  success: 'urn:oasis:names:tc:SAML:2.0:status:Success',
+  responder: 'urn:oasis:names:tc:SAML:2.0:status:Responder',
+  authnFailed: 'urn:oasis:names:tc:SAML:2.0:status:AuthnFailed',
+  noAuthnContext: 'urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext',
+  noPassive: 'urn:oasis:names:tc:SAML:2.0:status:NoPassive',
+  requestDenied: 'urn:oasis:names:tc:SAML:2.0:status:RequestDenied',
+} as const;
+
+/** How long an assertion may be presented, seconds: NotBefore now, NotOnOrAfter now + this. */
+export const ASSERTION_LIFETIME_SECONDS = 5 * 60;
+
+/** What the Response is about: who asked, where it goes. */
+export interface ResponseAddress {
+  /** The IdP's entityID (the Issuer). */
+  issuer: string;
+  /** The SP's entityID (the Audience). */
+  audience: string;
+  /** The ACS URL (Destination and the SubjectConfirmation's Recipient). */
+  destination: string;
+  /** The AuthnRequest's ID. */
+  inResponseTo: string;
+}
+
+/** Options of {@link buildSuccessResponse}. */
+export interface BuildSuccessResponseOptions extends ResponseAddress {
+  nameId: { format: string; value: string };
+  /** The AuthnContextClassRef: the level reached. */
+  authnContextClassRef: string;
+  /** When the authentication the level rests on took place, epoch seconds. */
+  authnInstant: number;
+  /** Attribute name (a URI) to its values, in order. */
+  attributes: ReadonlyArray<readonly [string, string[]]>;
+  /** The current RSA key, with its certificate. */
+  key: SigningKey;
+  /** Sign the Response as well as the assertion. Defaults to false. */
+  signResponse?: boolean;
+  /** Epoch ms. */
+  now: number;
+}
+
+/**
+ * A Response with one assertion, signed enveloped (RSA-SHA256, exclusive c14n), its signature
+ * after the Issuer as the schema puts it (core §2.3.3); then the Response over it, if asked.
+ */
+export function buildSuccessResponse(options: BuildSuccessResponseOptions): string {
+  const { now, key } = options;
+  const instant = iso(now);
+  const assertionId = newId();
+  const subjectConfirmation = `<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">`
+    + `<saml:SubjectConfirmationData InResponseTo="${attr(options.inResponseTo)}" NotOnOrAfter="${iso(now + ASSERTION_LIFETIME_SECONDS * 1000)}" Recipient="${attr(options.destination)}"/>`
+    + `</saml:SubjectConfirmation>`;
+  const attributes = options.attributes.length
+    ? `<saml:AttributeStatement>${options.attributes.map(([name, values]) =>
+      `<saml:Attribute Name="${attr(name)}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri">${values.map((value) => `<saml:AttributeValue>${text(value)}</saml:AttributeValue>`).join('')}</saml:Attribute>`).join('')}</saml:AttributeStatement>`
+    : '';
+  const assertion = `<saml:Assertion xmlns:saml="${NS.saml}" ID="${assertionId}" Version="2.0" IssueInstant="${instant}">`
+    + `<saml:Issuer>${text(options.issuer)}</saml:Issuer>`
+    + `<saml:Subject><saml:NameID Format="${attr(options.nameId.format)}">${text(options.nameId.value)}</saml:NameID>${subjectConfirmation}</saml:Subject>`
+    + `<saml:Conditions NotBefore="${instant}" NotOnOrAfter="${iso(now + ASSERTION_LIFETIME_SECONDS * 1000)}"><saml:AudienceRestriction><saml:Audience>${text(options.audience)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>`
+    + `<saml:AuthnStatement AuthnInstant="${iso(options.authnInstant * 1000)}" SessionIndex="${newId()}"><saml:AuthnContext><saml:AuthnContextClassRef>${text(options.authnContextClassRef)}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`
+    + attributes
+    + `</saml:Assertion>`;
+  const xml = responseXml(options, instant, STATUS.success, undefined, assertion);
+  const withSignedAssertion = sign(xml, key, 'Assertion', NS.saml);
+  return options.signResponse ? sign(withSignedAssertion, key, 'Response', NS.samlp) : withSignedAssertion;
+}
+
+/** Options of {@link buildErrorResponse}. */
+export interface BuildErrorResponseOptions extends ResponseAddress {
+  /** The second-level status code (e.g. {@link STATUS.authnFailed}); the top level is Responder. */
+  status: string;
+  key: SigningKey;
+  /** Epoch ms. */
+  now: number;
+}
+
+/** A Response with status Responder and the second-level code, no assertion; signed. */
+export function buildErrorResponse(options: BuildErrorResponseOptions): string {
+  return sign(responseXml(options, iso(options.now), STATUS.responder, options.status, ''), options.key, 'Response', NS.samlp);
+}
+
+function responseXml(address: ResponseAddress, instant: string, status: string, subStatus: string | undefined, assertion: string): string {
+  const statusCode = subStatus
+    ? `<samlp:StatusCode Value="${status}"><samlp:StatusCode Value="${attr(subStatus)}"/></samlp:StatusCode>`
+    : `<samlp:StatusCode Value="${status}"/>`;
+  return `<samlp:Response xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${newId()}" Version="2.0" IssueInstant="${instant}" Destination="${attr(address.destination)}" InResponseTo="${attr(address.inResponseTo)}">`
+    + `<saml:Issuer>${text(address.issuer)}</saml:Issuer>`
+    + `<samlp:Status>${statusCode}</samlp:Status>`
+    + assertion
+    + `</samlp:Response>`;
+}
+
+/** Signs the one element `localName` (the Response root or its Assertion), the Signature right after its Issuer. */
+function sign(xml: string, key: SigningKey, localName: 'Response' | 'Assertion', namespace: string): string {
+  const element = `//*[local-name(.)='${localName}' and namespace-uri(.)='${namespace}']`;
+  const signer = new SignedXml({
+    privateKey: createPrivateKey({ key: key.privateJwk, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }),
+    publicCert: key.certificatePem as string,
+    signatureAlgorithm: ALGORITHMS.rsaSha256,
+    canonicalizationAlgorithm: ALGORITHMS.exclusiveC14n,
+  });
+  signer.addReference({ xpath: element, transforms: [ALGORITHMS.envelopedSignature, ALGORITHMS.exclusiveC14n], digestAlgorithm: ALGORITHMS.sha256 });
+  signer.computeSignature(xml, { prefix: 'ds', location: { reference: `${element}/*[local-name(.)='Issuer' and namespace-uri(.)='${NS.saml}']`, action: 'after' } });
+  return signer.getSignedXml();
+}
+
+/** An xs:ID: a letter first (NCName), 160 random bits. */
+const newId = () => `_${randomBytes(20).toString('hex')}`;
+/** xs:dateTime in UTC with milliseconds cut (core §1.3.3). */
+const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+const text = (value: string) => value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+const attr = (value: string) => text(value).replaceAll('"', '&quot;');

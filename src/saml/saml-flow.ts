@@ -1,0 +1,207 @@
+/**
+ * SAML as a flow protocol (ARCHITECTURE.md, "A login, step by step"): a checked AuthnRequest
+ * waits in the short-lived store under a random uid and is a {@link Flow} to the interaction
+ * pages; a finished login becomes a signed Response posted to the ACS, a failed one a Response
+ * with an error status (SAML core §3.2.2.2).
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+
+import type { Context } from 'koa';
+
+import { ACR_VALUES, type Level } from '../auth/levels.ts';
+import type { FactorLifetimes } from '../auth/step-up.ts';
+import { requestState } from '../http/context.ts';
+import { IdpError } from '../http/errors.ts';
+import type { Renderer } from '../http/render.ts';
+import type { Flow, FlowFailure, FlowProtocol, LoginResult } from '../interactions/flow.ts';
+import type { AuditLog } from '../store/audit.ts';
+import type { ServiceProviderRecord, ServiceProviderRepository, SpNameIdFormat } from '../store/service-providers.ts';
+import type { ShortLivedStore } from '../store/short-lived/types.ts';
+import type { SigningKey } from '../store/signing-keys.ts';
+import type { User, UserRepository } from '../store/users.ts';
+import { OIOSAML_ATTRIBUTES } from './attributes.ts';
+import { NAMEID_FORMATS, samlSigningKeys } from './idp-metadata.ts';
+import { buildErrorResponse, buildSuccessResponse, STATUS } from './response.ts';
+
+/** A checked AuthnRequest waiting for its login: what the Response needs, and what the login must reach. */
+export interface PendingSamlRequest {
+  /** The AuthnRequest's ID (the Response's InResponseTo). */
+  requestId: string;
+  spEntityId: string;
+  /** The ACS URL, matched against the SP's metadata. */
+  acs: string;
+  RelayState: string | undefined;
+  level: Level;
+  forceLogin: boolean;
+}
+
+/** Options of {@link createSamlFlowProtocol}. */
+export interface SamlFlowOptions {
+  /** The IdP's entityID (the Issuer of every Response). */
+  entityId: string;
+  store: ShortLivedStore;
+  serviceProviders: ServiceProviderRepository;
+  users: Pick<UserRepository, 'findById'>;
+  audit: AuditLog;
+  /** The signing keys (the current RSA key signs). */
+  keys: () => Promise<SigningKey[]>;
+  /** The key persistent NameIDs are made with (derived from SECRET_KEY). */
+  nameIdKey: Buffer;
+  /** How long each factor counts (SPs have no lifetimes of their own yet). */
+  lifetimes: FactorLifetimes;
+  /** How long a pending request waits for its login, seconds (the interaction's lifetime). */
+  ttlSeconds: number;
+  render: Renderer;
+  basePath: string;
+  now: () => number;
+}
+
+/** The SAML flow protocol, and `start`, which turns a checked request into a flow's uid. */
+export interface SamlFlowProtocol extends FlowProtocol {
+  /** Stores `pending` under a new uid and returns the uid for `/interaction/:uid`. */
+  start(pending: PendingSamlRequest): Promise<string>;
+}
+
+const key = (uid: string) => `saml:flow:${uid}`;
+
+/**
+ * How a flow that fails reaches the SP: the user's cancelling is `AuthnFailed`; a user without
+ * the second factor the level needs is `NoAuthnContext` (SAML core §3.2.2.2).
+ */
+const SAML_FAILURES: Record<FlowFailure, string> = {
+  cancelled: STATUS.authnFailed,
+  no_factor: STATUS.noAuthnContext,
+};
+
+export function createSamlFlowProtocol(options: SamlFlowOptions): SamlFlowProtocol {
+  const { store, serviceProviders, render } = options;
+
+  async function pendingOf(uid: string): Promise<PendingSamlRequest | undefined> {
+    const stored = await store.get(key(uid));
+    return stored ? (JSON.parse(stored) as PendingSamlRequest) : undefined;
+  }
+
+  /** The pending request and its SP, still registered; else the flow has ended. */
+  async function loadPending(uid: string) {
+    const pending = await pendingOf(uid);
+    const sp = pending && (await serviceProviders.find(pending.spEntityId));
+    return pending && sp ? { pending, sp } : undefined;
+  }
+
+  /** The HTTP-POST binding's page (SAML Bindings §3.5.4), once: the pending request ends here. */
+  async function postToAcs(ctx: Context, flow: Flow, pending: PendingSamlRequest, response: string) {
+    await store.delete(key(flow.uid));
+    requestState(ctx).formTargets = [new URL(pending.acs).origin];
+    render(ctx, 'saml-post', {
+      action: pending.acs,
+      SAMLResponse: Buffer.from(response, 'utf8').toString('base64'),
+      RelayState: pending.RelayState,
+    });
+  }
+
+  async function currentKey() {
+    return samlSigningKeys(await options.keys()).current;
+  }
+
+  return {
+    name: 'saml',
+
+    async start(pending) {
+      const uid = randomBytes(16).toString('base64url');
+      await store.set(key(uid), JSON.stringify(pending), options.ttlSeconds * 1000);
+      return uid;
+    },
+
+    async load(_ctx, uid) {
+      const loaded = await loadPending(uid);
+      if (!loaded) return undefined;
+      const { pending, sp } = loaded;
+      return {
+        protocol: 'saml',
+        uid,
+        clientId: sp.entityId,
+        clientName: new URL(pending.acs).host,
+        returnOrigin: new URL(pending.acs).origin,
+        needsLogin: true,
+        requirements: { level: pending.level, lifetimes: options.lifetimes, maxAge: undefined, forceLogin: pending.forceLogin },
+      } satisfies Flow;
+    },
+
+    async complete(ctx, flow, result) {
+      const loaded = await loadPending(flow.uid);
+      const user = await options.users.findById(result.authentication.accountId);
+      if (!loaded || !user) throw new IdpError('interaction_expired');
+      const { pending, sp } = loaded;
+      const now = options.now();
+      const response = buildSuccessResponse({
+        issuer: options.entityId,
+        audience: sp.entityId,
+        destination: pending.acs,
+        inResponseTo: pending.requestId,
+        nameId: nameIdFor({ format: sp.nameIdFormat, user, spEntityId: sp.entityId, key: options.nameIdKey }),
+        authnContextClassRef: ACR_VALUES[result.level],
+        authnInstant: result.authTime,
+        attributes: attributesFor(sp, user, result),
+        key: await currentKey(),
+        signResponse: sp.signResponse,
+        now,
+      });
+      await options.audit.record({ type: 'saml.response_sent', actor: `user:${user.id}`, userId: user.id, clientId: sp.entityId, ip: ctx.ip, details: { level: result.level, requestId: requestState(ctx).requestId } });
+      await postToAcs(ctx, flow, pending, response);
+    },
+
+    async proceed() {
+      // Every SAML flow needs the login (`needsLogin`), so the pages never ask for this.
+      throw new IdpError('interaction_expired', { detail: 'a SAML flow has nothing to proceed to' });
+    },
+
+    async fail(ctx, flow, reason) {
+      const loaded = await loadPending(flow.uid);
+      if (!loaded) throw new IdpError('interaction_expired');
+      const { pending, sp } = loaded;
+      const response = buildErrorResponse({
+        issuer: options.entityId,
+        audience: sp.entityId,
+        destination: pending.acs,
+        inResponseTo: pending.requestId,
+        status: SAML_FAILURES[reason],
+        key: await currentKey(),
+        now: options.now(),
+      });
+      await postToAcs(ctx, flow, pending, response);
+    },
+  };
+}
+
+/**
+ * The NameID an SP gets (SAML core §8.3): persistent is an HMAC of the SP's entityID and the
+ * user's id under a key of our own, so it is stable, opaque and different at every SP (§8.3.7);
+ * transient is new each time; email is the user's address.
+ */
+export function nameIdFor(options: { format: SpNameIdFormat; user: Pick<User, 'id' | 'email'>; spEntityId: string; key: Buffer }): { format: string; value: string } {
+  const [persistent, transient, email] = NAMEID_FORMATS;
+  switch (options.format) {
+    case 'transient':
+      return { format: transient, value: `_${randomBytes(20).toString('hex')}` };
+    case 'email':
+      if (options.user.email) return { format: email, value: options.user.email };
+      throw new IdpError('server_error', { detail: `the SP ${options.spEntityId} wants email NameIDs and the user has no email` });
+    default:
+      return { format: persistent, value: createHmac('sha256', options.key).update(`${options.spEntityId}\n${options.user.id}`).digest('base64url') };
+  }
+}
+
+/** The SP's attributes, in its registered order, each with its value for this user; an empty value is left out. */
+function attributesFor(sp: ServiceProviderRecord, user: User, result: LoginResult): Array<[string, string[]]> {
+  const values: Record<string, string | null> = {
+    [OIOSAML_ATTRIBUTES.specVersion]: 'OIO-SAML-3.0',
+    [OIOSAML_ATTRIBUTES.loa]: ACR_VALUES[result.level],
+    [OIOSAML_ATTRIBUTES.email]: user.email,
+    [OIOSAML_ATTRIBUTES.fullName]: user.displayName,
+    [OIOSAML_ATTRIBUTES.professionalUuid]: user.id,
+  };
+  return sp.attributes.flatMap((name) => {
+    const value = values[name];
+    return value ? [[name, [value]] as [string, string[]]] : [];
+  });
+}
