@@ -113,7 +113,7 @@ export function createSsoEndpoint(options: SsoEndpointOptions): { redirect: Midd
     const certificates = sp.metadata.signingCertificates.map((der) => new X509Certificate(Buffer.from(der, 'base64')));
     const failure = received.verifySignature(document, certificates);
     if (failure === 'unsigned' && !sp.metadata.authnRequestsSigned && !sp.requireSignedRequests) return;
-    if (failure) throw new Refusal(`signature-${failure}`, sp.entityId);
+    if (failure) throw new Refusal(failure === 'unsigned' ? 'signature-required' : failure, sp.entityId);
   }
 
   async function startFlow(ctx: Context, receive: (ctx: Context) => ReceivedRequest) {

@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { deflateRawSync } from 'node:zlib';
 
 import { SAML, ValidateInResponseTo, type Profile, type SamlConfig } from '@node-saml/node-saml';
@@ -8,6 +13,7 @@ import { ACR_VALUES } from '../../src/auth/levels.ts';
 import { DEFAULT_ATTRIBUTES, OIOSAML_ATTRIBUTES } from '../../src/saml/attributes.ts';
 import { parseSpMetadata } from '../../src/saml/sp-metadata.ts';
 import type { NewServiceProvider } from '../../src/store/service-providers.ts';
+import { makeSpKeys, type SpKeys } from '../fixtures/saml/sp-keys.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { TestClock, codeAt, factorsOn, makeCodeViewer } from '../helpers/totp.ts';
@@ -19,6 +25,7 @@ const ACS = 'https://sp.example/saml/acs';
 const PERSISTENT = 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent';
 const MD = 'urn:oasis:names:tc:SAML:2.0:metadata';
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
+const run = promisify(execFile);
 
 describe('SAML SSO at /saml/sso, with @node-saml/node-saml as the SP', function () {
   let backing: Backing;
@@ -61,9 +68,20 @@ describe('SAML SSO at /saml/sso, with @node-saml/node-saml as the SP', function 
     });
   }
 
+  /** An SP at another host (its own entityID and ACS), e.g. one that signs its requests. */
+  const spAt = (host: string, config: Partial<SamlConfig> = {}) => sp({
+    issuer: `https://${host}/saml`,
+    audience: `https://${host}/saml`,
+    callbackUrl: `https://${host}/saml/acs`,
+    // node-saml signs with SHA-1 unless told; we accept SHA-256 or stronger only.
+    signatureAlgorithm: 'sha256',
+    digestAlgorithm: 'sha256',
+    ...config,
+  });
+
   /** Registers an SP from node-saml's metadata, as `stepup sp add` does. */
-  async function register(saml: SAML, options: Partial<NewServiceProvider> = {}) {
-    const metadataXml = saml.generateServiceProviderMetadata(null, null);
+  async function register(saml: SAML, options: Partial<NewServiceProvider> = {}, signingCert: string | null = null) {
+    const metadataXml = saml.generateServiceProviderMetadata(null, signingCert);
     const parsed = parseSpMetadata({ xml: metadataXml, now: new Date() });
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
     await running.idp.storage.serviceProviders.add({
@@ -92,13 +110,29 @@ describe('SAML SSO at /saml/sso, with @node-saml/node-saml as the SP', function 
   }
 
   /** The auto-posting page: the form goes to the ACS with the Response and RelayState. */
-  function postedResponse(page: { html: string; url: string; response: Response }) {
+  function postedResponse(page: { html: string; url: string; response: Response }, acs = ACS) {
     expect(page.response.status, page.html).to.equal(200);
     const form = readForm(page.html, page.url);
-    expect(form.action).to.equal(ACS);
+    expect(form.action).to.equal(acs);
     expect(page.html).to.match(/<script src="[^"]*\/assets\/saml-post\.js" defer><\/script>/);
-    expect(page.response.headers.get('content-security-policy')).to.include(`form-action 'self' https://sp.example`);
+    expect(page.response.headers.get('content-security-policy')).to.include(`form-action 'self' ${new URL(acs).origin}`);
     return form.fields as { SAMLResponse: string; RelayState?: string };
+  }
+
+  /** A request (a Redirect URL, or a POST's SAMLRequest) is refused with the page, the event, and no redirect. */
+  async function expectRefused(request: string | { post: string }, reason: string) {
+    const before = (await running.idp.storage.audit.list({ type: 'saml.request_refused' })).length;
+    const response = typeof request === 'string'
+      ? await new Browser().fetch(request)
+      : await new Browser().fetch(`${running.url}/saml/sso`, { method: 'POST', body: new URLSearchParams({ SAMLRequest: request.post }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const html = await response.text();
+    expect(response.status, html).to.equal(400);
+    expect(response.headers.get('location')).to.equal(null);
+    expect(html).to.include('login-forespørgsel, som ikke kan modtages');
+    expect(html).to.not.include('sp.example');
+    const events = await running.idp.storage.audit.list({ type: 'saml.request_refused' });
+    expect(events.length).to.equal(before + 1);
+    expect(events[0]?.details).to.include({ reason });
   }
 
   const classRef = (profile: Profile) => /<(?:\w+:)?AuthnContextClassRef>([^<]*)</.exec(profile.getAssertionXml?.() ?? '')?.[1];
@@ -185,24 +219,112 @@ describe('SAML SSO at /saml/sso, with @node-saml/node-saml as the SP', function 
     expect(String(refused)).to.include('AuthnFailed');
   });
 
+  it('asks for the password again on ForceAuthn, though the session has one', async () => {
+    await addUser(running.idp, { username: 'frida', password: PASSWORD });
+    const browser = new Browser();
+    const login = await start(browser, sp());
+    postedResponse(await submit(browser, login, { username: 'frida', password: PASSWORD }));
+    const forced = await start(browser, sp({ forceAuthn: true }));
+    expect(forced.html).to.match(/autocomplete="current-password"/);
+  });
+
+  it('answers a user without a second factor for Substantial with Responder / NoAuthnContext', async () => {
+    await addUser(running.idp, { username: 'nils', password: PASSWORD });
+    const browser = new Browser();
+    const login = await start(browser, sp({ authnContext: [ACR_VALUES.substantial] }));
+    const noFactor = await submit(browser, login, { username: 'nils', password: PASSWORD });
+    expect(noFactor.html).to.include('selfservice');
+    const cancelIndex = [...noFactor.html.matchAll(/<form\b/g)].length - 1;
+    const fields = postedResponse(await submit(browser, noFactor, {}, cancelIndex));
+    const xml = Buffer.from(fields.SAMLResponse, 'base64').toString('utf8');
+    expect(xml).to.include('urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext');
+  });
+
+  it('signs the Response too for an SP registered with --sign-response; node-saml and xmlsec1 verify it', async () => {
+    const host = 'signed-response.example';
+    const saml = spAt(host, { wantAuthnResponseSigned: true });
+    await register(saml, { signResponse: true });
+    await addUser(running.idp, { username: 'rasmus', password: PASSWORD });
+    const browser = new Browser();
+    const login = await start(browser, saml);
+    const fields = postedResponse(await submit(browser, login, { username: 'rasmus', password: PASSWORD }), `https://${host}/saml/acs`);
+    const profile = (await saml.validatePostResponseAsync(fields)).profile as Profile;
+    expect(profile.nameID).to.match(/^[\w-]{43}$/);
+
+    const xml = Buffer.from(fields.SAMLResponse, 'base64').toString('utf8');
+    try {
+      await run('xmlsec1', ['--version']);
+    } catch {
+      if (process.env.STEPUP_REQUIRE_SERVICES === '1') throw new Error('STEPUP_REQUIRE_SERVICES=1 but xmlsec1 is not installed');
+      return;
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'stepup-response-'));
+    try {
+      await writeFile(join(dir, 'cert.pem'), idpCert);
+      await writeFile(join(dir, 'response.xml'), xml);
+      // xmlsec1 checks the first Signature it meets: the Response's, which covers the signed assertion.
+      await run('xmlsec1', ['--verify', '--pubkey-cert-pem', join(dir, 'cert.pem'), '--id-attr:ID', 'urn:oasis:names:tc:SAML:2.0:protocol:Response', '--id-attr:ID', 'urn:oasis:names:tc:SAML:2.0:assertion:Assertion', join(dir, 'response.xml')]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes an unsigned request over HTTP-POST', async () => {
+    await addUser(running.idp, { username: 'petra', password: PASSWORD });
+    const saml = sp({ authnRequestBinding: 'HTTP-POST', skipRequestCompression: true });
+    const message = await saml.getAuthorizeMessageAsync('relay-post', undefined, {});
+    const browser = new Browser();
+    const { response, url } = await browser.submit(`${running.url}/saml/sso`, { SAMLRequest: String(message.SAMLRequest), RelayState: 'relay-post' });
+    const login = { response, url, html: await response.text() };
+    expect(login.html).to.match(/autocomplete="current-password"/);
+    const fields = postedResponse(await submit(browser, login, { username: 'petra', password: PASSWORD }));
+    expect(fields.RelayState).to.equal('relay-post');
+    expect(((await saml.validatePostResponseAsync(fields)).profile as Profile).nameID).to.be.a('string');
+  });
+
+  describe('an SP whose metadata says AuthnRequestsSigned', () => {
+    const host = 'signing-sp.example';
+    let keys: SpKeys;
+    let otherKeys: SpKeys;
+
+    before(async () => {
+      keys = await makeSpKeys({ commonName: host });
+      otherKeys = await makeSpKeys({ commonName: host });
+      await register(spAt(host, { privateKey: keys.privateKey }), {}, keys.certificatePem);
+      await addUser(running.idp, { username: 'svend', password: PASSWORD });
+    });
+
+    it('is served for a signed Redirect request', async () => {
+      const saml = spAt(host, { privateKey: keys.privateKey });
+      const login = await start(new Browser(), saml);
+      expect(login.html).to.match(/autocomplete="current-password"/);
+    });
+
+    it('is served for a signed POST request', async () => {
+      const saml = spAt(host, { privateKey: keys.privateKey, authnRequestBinding: 'HTTP-POST', skipRequestCompression: true });
+      const message = await saml.getAuthorizeMessageAsync('r', undefined, {});
+      const { response } = await new Browser().submit(`${running.url}/saml/sso`, { SAMLRequest: String(message.SAMLRequest) });
+      expect(await response.text()).to.match(/autocomplete="current-password"/);
+    });
+
+    it('refuses its unsigned request, one signed with another key, and a wrapped one', async () => {
+      await expectRefused(await spAt(host).getAuthorizeUrlAsync('r', undefined, {}), 'signature-required');
+      await expectRefused(await spAt(host, { privateKey: otherKeys.privateKey }).getAuthorizeUrlAsync('r', undefined, {}), 'signature-invalid');
+
+      // The signed request moved into a new root that names another ACS (signature wrapping).
+      const saml = spAt(host, { privateKey: keys.privateKey, authnRequestBinding: 'HTTP-POST', skipRequestCompression: true });
+      const signed = Buffer.from(String((await saml.getAuthorizeMessageAsync('r', undefined, {})).SAMLRequest), 'base64').toString('utf8').replace(/^<\?xml[^>]*\?>/, '');
+      const wrapped = `<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_evil" Version="2.0" IssueInstant="${new Date(clock.now()).toISOString()}" AssertionConsumerServiceURL="https://evil.example/acs"><saml:Issuer>https://${host}/saml</saml:Issuer><samlp:Extensions>${signed}</samlp:Extensions></samlp:AuthnRequest>`;
+      await expectRefused({ post: Buffer.from(wrapped).toString('base64') }, 'signature-not-child-of-root');
+    });
+  });
+
   describe('refuses hostile requests with an error page and an audit event, and nothing else', () => {
     /** A Redirect request for hand-made XML. */
     const redirectFor = (xml: string) => `${running.url}/saml/sso?SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'))}&RelayState=r`;
     const authnRequest = (options: { id?: string; issueInstant?: string; issuer?: string; prolog?: string } = {}) =>
       `${options.prolog ?? ''}<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${options.id ?? `_${Math.random().toString(16).slice(2)}`}" Version="2.0" IssueInstant="${options.issueInstant ?? new Date(clock.now()).toISOString()}" AssertionConsumerServiceURL="${ACS}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"><saml:Issuer>${options.issuer ?? SP_ENTITY_ID}</saml:Issuer></samlp:AuthnRequest>`;
 
-    async function expectRefused(url: string, reason: string) {
-      const before = (await running.idp.storage.audit.list({ type: 'saml.request_refused' })).length;
-      const response = await new Browser().fetch(url);
-      const html = await response.text();
-      expect(response.status, html).to.equal(400);
-      expect(response.headers.get('location')).to.equal(null);
-      expect(html).to.include('login-forespørgsel, som ikke kan modtages');
-      expect(html).to.not.include('sp.example');
-      const events = await running.idp.storage.audit.list({ type: 'saml.request_refused' });
-      expect(events.length).to.equal(before + 1);
-      expect(events[0]?.details).to.include({ reason });
-    }
 
     it('an unknown SP', async () => {
       await expectRefused(await sp({ issuer: 'https://unknown.example/saml' }).getAuthorizeUrlAsync('r', undefined, {}), 'unknown-sp');
