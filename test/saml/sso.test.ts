@@ -31,10 +31,12 @@ describe('SAML SSO at /saml/sso, with @node-saml/node-saml as the SP', function 
   let backing: Backing;
   let running: RunningIdp;
   let idpCert: string;
-  // Near the wall clock: node-saml stamps its requests and checks our conditions with it.
-  const clock = new TestClock(Date.now());
+  // Near the wall clock: node-saml stamps its requests and checks our conditions with it. Made
+  // when the suite starts, not when the file loads: in a full run that is minutes apart.
+  let clock: TestClock;
 
   before(async () => {
+    clock = new TestClock(Date.now());
     backing = await createBacking();
     running = await startIdp(backing, { now: clock.now });
     const metadata = await (await fetch(`${running.url}/saml/metadata`)).text();
