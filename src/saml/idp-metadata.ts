@@ -3,11 +3,10 @@
  * `/saml/metadata`"): one EntityDescriptor with an IDPSSODescriptor, signed so an SP that
  * fetches it over a channel it does not trust can still check it against a certificate it holds.
  */
-import { createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
-
-import { SignedXml } from 'xml-crypto';
+import { X509Certificate } from 'node:crypto';
 
 import type { SigningKey } from '../store/signing-keys.ts';
+import { newSamlId, signXml, xmlAttr as attr, xmlText as text } from './xml-writing.ts';
 
 /** SAML 2.0 bindings (saml-bindings-2.0-os §3.4, §3.5). */
 export const BINDINGS = {
@@ -35,14 +34,6 @@ export const METADATA_CACHE_DURATION = 'PT1H';
 const NS = {
   md: 'urn:oasis:names:tc:SAML:2.0:metadata',
   ds: 'http://www.w3.org/2000/09/xmldsig#',
-} as const;
-
-/** Signature algorithms (RFC 6931 §2.3.2, §2.1.3; exclusive c14n, W3C xml-exc-c14n). */
-const ALGORITHMS = {
-  rsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-  sha256: 'http://www.w3.org/2001/04/xmlenc#sha256',
-  exclusiveC14n: 'http://www.w3.org/2001/10/xml-exc-c14n#',
-  envelopedSignature: 'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
 } as const;
 
 /**
@@ -77,7 +68,7 @@ export function buildIdpMetadata(options: BuildIdpMetadataOptions): string {
   const { current, published } = samlSigningKeys(keys);
   const endpoints = (element: string, location: string) =>
     [BINDINGS.redirect, BINDINGS.post].map((binding) => `<md:${element} Binding="${binding}" Location="${attr(location)}"/>`).join('');
-  const xml = `<md:EntityDescriptor xmlns:md="${NS.md}" xmlns:ds="${NS.ds}" ID="_${randomBytes(20).toString('hex')}" entityID="${attr(entityId)}" cacheDuration="${METADATA_CACHE_DURATION}">`
+  const xml = `<md:EntityDescriptor xmlns:md="${NS.md}" xmlns:ds="${NS.ds}" ID="${newSamlId()}" entityID="${attr(entityId)}" cacheDuration="${METADATA_CACHE_DURATION}">`
     + `<md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" WantAuthnRequestsSigned="false">`
     + published.map((key) => `<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:KeyName>${text(key.kid)}</ds:KeyName><ds:X509Data><ds:X509Certificate>${certificateBase64(key.certificatePem as string)}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`).join('')
     + endpoints('SingleLogoutService', `${issuer}/saml/slo`)
@@ -90,21 +81,10 @@ export function buildIdpMetadata(options: BuildIdpMetadataOptions): string {
 /** Signs the root element; the Signature goes first, where the metadata schema wants it (§2.3.2). */
 function signEnveloped(xml: string, key: SigningKey): string {
   const root = "/*[local-name(.)='EntityDescriptor' and namespace-uri(.)='urn:oasis:names:tc:SAML:2.0:metadata']";
-  const signer = new SignedXml({
-    privateKey: createPrivateKey({ key: key.privateJwk, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }),
-    publicCert: key.certificatePem as string,
-    signatureAlgorithm: ALGORITHMS.rsaSha256,
-    canonicalizationAlgorithm: ALGORITHMS.exclusiveC14n,
-  });
-  signer.addReference({ xpath: root, transforms: [ALGORITHMS.envelopedSignature, ALGORITHMS.exclusiveC14n], digestAlgorithm: ALGORITHMS.sha256 });
-  signer.computeSignature(xml, { prefix: 'ds', location: { reference: root, action: 'prepend' } });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${signer.getSignedXml()}`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${signXml({ xml, key, xpath: root, location: { reference: root, action: 'prepend' } })}`;
 }
 
 /** The base64 DER of a PEM certificate, as `ds:X509Certificate` holds it (XML-DSig §4.4.4). */
 function certificateBase64(pem: string): string {
   return new X509Certificate(pem).raw.toString('base64');
 }
-
-const text = (value: string) => value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
-const attr = (value: string) => text(value).replaceAll('"', '&quot;');

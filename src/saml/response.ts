@@ -4,23 +4,12 @@
  * Response signed too when the SP was registered with `--sign-response`; or a Response with an
  * error status and no assertion.
  */
-import { createPrivateKey, randomBytes } from 'node:crypto';
-
-import { SignedXml } from 'xml-crypto';
-
 import type { SigningKey } from '../store/signing-keys.ts';
+import { newSamlId as newId, signXml, xmlAttr as attr, xmlText as text } from './xml-writing.ts';
 
 const NS = {
   samlp: 'urn:oasis:names:tc:SAML:2.0:protocol',
   saml: 'urn:oasis:names:tc:SAML:2.0:assertion',
-} as const;
-
-/** Signature algorithms (RFC 6931 §2.3.2, §2.1.3; exclusive c14n, W3C xml-exc-c14n). */
-const ALGORITHMS = {
-  rsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
-  sha256: 'http://www.w3.org/2001/04/xmlenc#sha256',
-  exclusiveC14n: 'http://www.w3.org/2001/10/xml-exc-c14n#',
-  envelopedSignature: 'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
 } as const;
 
 /** Status codes (SAML core §3.2.2.2). */
@@ -120,20 +109,8 @@ function responseXml(address: ResponseAddress, instant: string, status: string, 
 /** Signs the one element `localName` (the Response root or its Assertion), the Signature right after its Issuer. */
 function sign(xml: string, key: SigningKey, localName: 'Response' | 'Assertion', namespace: string): string {
   const element = `//*[local-name(.)='${localName}' and namespace-uri(.)='${namespace}']`;
-  const signer = new SignedXml({
-    privateKey: createPrivateKey({ key: key.privateJwk, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }),
-    publicCert: key.certificatePem as string,
-    signatureAlgorithm: ALGORITHMS.rsaSha256,
-    canonicalizationAlgorithm: ALGORITHMS.exclusiveC14n,
-  });
-  signer.addReference({ xpath: element, transforms: [ALGORITHMS.envelopedSignature, ALGORITHMS.exclusiveC14n], digestAlgorithm: ALGORITHMS.sha256 });
-  signer.computeSignature(xml, { prefix: 'ds', location: { reference: `${element}/*[local-name(.)='Issuer' and namespace-uri(.)='${NS.saml}']`, action: 'after' } });
-  return signer.getSignedXml();
+  return signXml({ xml, key, xpath: element, location: { reference: `${element}/*[local-name(.)='Issuer' and namespace-uri(.)='${NS.saml}']`, action: 'after' } });
 }
 
-/** An xs:ID: a letter first (NCName), 160 random bits. */
-const newId = () => `_${randomBytes(20).toString('hex')}`;
 /** xs:dateTime in UTC with milliseconds cut (core §1.3.3). */
 const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-const text = (value: string) => value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
-const attr = (value: string) => text(value).replaceAll('"', '&quot;');

@@ -1,0 +1,47 @@
+/**
+ * Writing the SAML documents the IdP sends (its metadata, its Responses): escaping, ids, and the
+ * one way they are signed. What we receive is read by `xml-safety.ts` and checked by
+ * `request-signature.ts`; this is the other direction.
+ */
+import { createPrivateKey, randomBytes } from 'node:crypto';
+
+import { SignedXml } from 'xml-crypto';
+
+import type { SigningKey } from '../store/signing-keys.ts';
+
+/** Signature algorithms (RFC 6931 §2.3.2, §2.1.3; exclusive c14n, W3C xml-exc-c14n). */
+const ALGORITHMS = {
+  rsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
+  sha256: 'http://www.w3.org/2001/04/xmlenc#sha256',
+  exclusiveC14n: 'http://www.w3.org/2001/10/xml-exc-c14n#',
+  envelopedSignature: 'http://www.w3.org/2000/09/xmldsig#enveloped-signature',
+} as const;
+
+/** Element text, escaped. */
+export const xmlText = (value: string) => value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+/** An attribute value in double quotes, escaped. */
+export const xmlAttr = (value: string) => xmlText(value).replaceAll('"', '&quot;');
+
+/** An xs:ID: a letter first (NCName), 160 random bits. */
+export const newSamlId = () => `_${randomBytes(20).toString('hex')}`;
+
+/**
+ * Signs the element `xpath` selects with an enveloped signature (RSA-SHA256, SHA-256 digest,
+ * exclusive c14n: the only algorithms we accept from others too), placed where `location` says
+ * (the schemas fix where a Signature may stand). The key is the current RS256 signing key with
+ * its certificate, which goes in KeyInfo.
+ */
+export function signXml(options: { xml: string; key: SigningKey; xpath: string; location: { reference: string; action: 'prepend' | 'after' } }): string {
+  const { key } = options;
+  if (!key.certificatePem) throw new Error(`signing key ${key.kid} has no certificate: SAML cannot sign with it`);
+  const signer = new SignedXml({
+    privateKey: createPrivateKey({ key: key.privateJwk, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }),
+    publicCert: key.certificatePem,
+    signatureAlgorithm: ALGORITHMS.rsaSha256,
+    canonicalizationAlgorithm: ALGORITHMS.exclusiveC14n,
+  });
+  signer.addReference({ xpath: options.xpath, transforms: [ALGORITHMS.envelopedSignature, ALGORITHMS.exclusiveC14n], digestAlgorithm: ALGORITHMS.sha256 });
+  signer.computeSignature(options.xml, { prefix: 'ds', location: options.location });
+  return signer.getSignedXml();
+}
