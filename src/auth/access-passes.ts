@@ -1,16 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 import type { AccessPassRepository } from '../store/access-passes.ts';
-import type { AuditLog } from '../store/audit.ts';
+import type { ActContext, AuditLog } from '../store/audit.ts';
 import { generateAccessPass, normaliseAccessPass } from './access-pass-format.ts';
 import { failureLocks } from './lockout.ts';
-
-/** Who acts and from where, for the audit log. */
-export interface AccessPassContext {
-  actor: string;
-  ip?: string | undefined;
-  requestId?: string | undefined;
-}
 
 /** Why a pass was not accepted; the employee is told the same for all but `locked`. */
 export type AccessPassFailure = 'malformed' | 'invalid' | 'none' | 'locked';
@@ -19,9 +12,9 @@ export type RedeemResult = { ok: true } | { ok: false; reason: AccessPassFailure
 
 export interface AccessPasses {
   /** Issues a new pass (IT's `stepup user access-pass`), revoking any earlier open one. Returns the pass, shown once. */
-  issue(input: { userId: string; username: string; ttlSeconds: number; context: AccessPassContext }): Promise<{ pass: string; expiresAt: Date }>;
+  issue(input: { userId: string; username: string; ttlSeconds: number; context: ActContext }): Promise<{ pass: string; expiresAt: Date }>;
   /** Uses the user's open pass, once. Wrong tries count; the one that reaches the limit revokes it. */
-  redeem(input: { userId: string; typed: string; context: AccessPassContext }): Promise<RedeemResult>;
+  redeem(input: { userId: string; typed: string; context: ActContext }): Promise<RedeemResult>;
 }
 
 /**
@@ -47,7 +40,7 @@ export function createAccessPasses(deps: {
     const expected = Buffer.from(stored);
     return given.length === expected.length && timingSafeEqual(given, expected);
   };
-  const record = (type: 'access_pass.issued' | 'access_pass.redeemed' | 'access_pass.failed' | 'access_pass.revoked', userId: string, context: AccessPassContext, details: Record<string, unknown> = {}) =>
+  const record = (type: 'access_pass.issued' | 'access_pass.redeemed' | 'access_pass.failed' | 'access_pass.revoked', userId: string, context: ActContext, details: Record<string, unknown> = {}) =>
     deps.audit.record({ type, actor: context.actor, userId, ip: context.ip, requestId: context.requestId, details });
 
   return {

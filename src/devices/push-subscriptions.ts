@@ -9,7 +9,7 @@ import { createPublicKey } from 'node:crypto';
 import type { AuditLog } from '../store/audit.ts';
 import type { DevicePushSubscription, DeviceRecord, DeviceRepository } from '../store/devices.ts';
 import type { PushGateway, PushMessage } from './push-gateway.ts';
-import type { DeviceActContext } from './service.ts';
+import type { ActContext } from '../store/audit.ts';
 
 /** The outcome of {@link checkPushSubscription}: a sentence naming the member at fault when it fails. */
 export type PushSubscriptionCheck = { ok: true } | { ok: false; message: string };
@@ -58,9 +58,9 @@ export type PushOutcome = 'delivered' | 'not_delivered' | 'gone' | 'no_subscript
 
 export interface PushSubscriptions {
   /** Stores an app's subscription (audited `device.push_subscribed` with the push service's origin). */
-  subscribe(input: { device: DeviceRecord; subscription: DevicePushSubscription; context: DeviceActContext }): Promise<void>;
+  subscribe(input: { device: DeviceRecord; subscription: DevicePushSubscription; context: ActContext }): Promise<void>;
   /** Clears an app's subscription (audited `device.push_unsubscribed`); false when it had none. */
-  unsubscribe(input: { device: DeviceRecord; context: DeviceActContext }): Promise<boolean>;
+  unsubscribe(input: { device: DeviceRecord; context: ActContext }): Promise<boolean>;
   /**
    * Pushes a message to a device that has a subscription. When the push service says the
    * subscription is gone, it is cleared (unless the app subscribed anew meanwhile) and audited.
@@ -76,7 +76,7 @@ export function createPushSubscriptions(deps: {
   audit: AuditLog;
   gateway: PushGateway;
 }): PushSubscriptions {
-  const record = (type: 'device.push_subscribed' | 'device.push_unsubscribed', device: DeviceRecord, context: DeviceActContext, details: Record<string, unknown>) =>
+  const record = (type: 'device.push_subscribed' | 'device.push_unsubscribed', device: DeviceRecord, context: ActContext, details: Record<string, unknown>) =>
     deps.audit.record({ type, actor: context.actor, userId: device.userId, ip: context.ip, requestId: context.requestId, details: { deviceId: device.id, ...details } });
   // The endpoint's path is a capability for pushing to the app: the audit log keeps only the origin.
   const originOf = (subscription: DevicePushSubscription) => new URL(subscription.endpoint).origin;

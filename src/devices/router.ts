@@ -24,7 +24,8 @@ import type { ShortLivedStore } from '../store/short-lived/types.ts';
 import { createEventStreams, type ChallengeAnnouncement, type EventStreams } from './events.ts';
 import { DEVICE_API_PREFIX, deviceApiDocument } from './openapi.ts';
 import { createBodyValidator, type RequestBodies, type RequestSchemaName } from './schemas.ts';
-import { effectiveStatus, type DeviceActContext, type DeviceService } from './service.ts';
+import type { ActContext } from '../store/audit.ts';
+import { effectiveStatus, type DeviceService } from './service.ts';
 import { NONCE_TTL_SECONDS, parseSignatureHeaders, verifyRequestSignature } from './signature.ts';
 
 /** The largest request body read: every body of the contract is well under a kilobyte. */
@@ -58,7 +59,7 @@ export function signingDevice(ctx: Context): DeviceRecord {
 }
 
 /** The audit context of a request: the actor, client address and request id. */
-export function actContext(ctx: Context, actor: string): DeviceActContext {
+export function actContext(ctx: Context, actor: string): ActContext {
   return { actor, ip: ctx.ip, requestId: requestState(ctx).requestId };
 }
 

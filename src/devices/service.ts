@@ -8,7 +8,7 @@ import { countFailure, CLEARED, runningLock, type FailureLimits } from '../auth/
 import { decideAttempt } from '../auth/lockout.ts';
 import { hashPassword, verifyPassword } from '../auth/password-hash.ts';
 import type { Argon2Params } from '../config/index.ts';
-import type { AuditLog, AuditType } from '../store/audit.ts';
+import type { ActContext, AuditLog, AuditType } from '../store/audit.ts';
 import { DeviceKeyTakenError, type DeviceKind, type DevicePublicKey, type DeviceRecord, type DeviceRepository, type DeviceStatus } from '../store/devices.ts';
 import type { PairingCodeRepository } from '../store/pairing-codes.ts';
 import type { ShortLivedStore } from '../store/short-lived/types.ts';
@@ -24,14 +24,6 @@ import { keyThumbprint, verifyRegistrationProof } from './signature.ts';
  * a right code gives its reservation back. Pairing is rare, so a handful is plenty.
  */
 export const PAIRING_ATTEMPTS = { maxFailures: 10, windowSeconds: 60 } as const;
-
-/** Who acts and from where, for the audit log and the per-address count. */
-export interface DeviceActContext {
-  /** `user:<id>`, `device:<id>`, `cli`, `system`. */
-  actor: string;
-  ip?: string | undefined;
-  requestId?: string | undefined;
-}
 
 /** A device's status as it stands at `now`: a lock that has run out no longer locks. */
 export function effectiveStatus(options: { device: Pick<DeviceRecord, 'status' | 'lockedUntil'>; now: Date }): { status: DeviceStatus; lockedUntil?: Date } {
@@ -60,24 +52,24 @@ export type PinCheckResult =
 
 export interface DeviceService {
   /** Issues a pairing code for a user and a kind of device; the code is returned once and stored as an HMAC. */
-  issuePairingCode(input: { userId: string; username: string; kind: DeviceKind; context: DeviceActContext }): Promise<{ code: string; expiresAt: Date }>;
+  issuePairingCode(input: { userId: string; username: string; kind: DeviceKind; context: ActContext }): Promise<{ code: string; expiresAt: Date }>;
   /** Registers a new device, `pending`, for the user of an open pairing code of the same kind. */
-  register(input: { pairingCode: string; kind: DeviceKind; name: string; publicKey: DevicePublicKey; pin: string; proof: string; context: DeviceActContext }): Promise<RegisterResult>;
+  register(input: { pairingCode: string; kind: DeviceKind; name: string; publicKey: DevicePublicKey; pin: string; proof: string; context: ActContext }): Promise<RegisterResult>;
   /** Pairs a pending device: consumes its pairing code (once) and activates it. */
-  pair(input: { device: DeviceRecord; pairingCode: string; context: DeviceActContext }): Promise<PairResult>;
+  pair(input: { device: DeviceRecord; pairingCode: string; context: ActContext }): Promise<PairResult>;
   /** The device revokes itself. */
-  unregister(input: { device: DeviceRecord; context: DeviceActContext }): Promise<void>;
+  unregister(input: { device: DeviceRecord; context: ActContext }): Promise<void>;
   /** IT revokes a device. Undefined for an unknown id; `changed` false when it was revoked already. */
-  revoke(input: { deviceId: string; context: DeviceActContext }): Promise<{ device: DeviceRecord; changed: boolean; announced: boolean } | undefined>;
+  revoke(input: { deviceId: string; context: ActContext }): Promise<{ device: DeviceRecord; changed: boolean; announced: boolean } | undefined>;
   /** IT lifts a PIN lock. Undefined for an unknown id; `changed` false when nothing was locked or counted. */
-  unlock(input: { deviceId: string; context: DeviceActContext }): Promise<{ device: DeviceRecord; changed: boolean } | undefined>;
+  unlock(input: { deviceId: string; context: ActContext }): Promise<{ device: DeviceRecord; changed: boolean } | undefined>;
   /**
    * Checks a PIN with the device's row locked: concurrent checks take turns, so of fifty wrong
    * PINs sent at once `maxFailures` are counted and the rest find the device locked. The one
    * that reaches the limit locks the device (status `locked` until `lockedUntil`, longer with
    * each lock in a row), audits it and closes its event streams; a right PIN clears the count.
    */
-  checkPin(input: { deviceId: string; pin: string; context: DeviceActContext }): Promise<PinCheckResult>;
+  checkPin(input: { deviceId: string; pin: string; context: ActContext }): Promise<PinCheckResult>;
 }
 
 /** Builds the {@link DeviceService} of one IdP instance (or one `stepup` run). */
@@ -97,12 +89,12 @@ export function createDeviceService(deps: {
   /** The clock, epoch ms. */
   now: () => number;
 }): DeviceService {
-  const record = (type: AuditType, userId: string, context: DeviceActContext, details: Record<string, unknown>) =>
+  const record = (type: AuditType, userId: string, context: ActContext, details: Record<string, unknown>) =>
     deps.audit.record({ type, actor: context.actor, userId, ip: context.ip, requestId: context.requestId, details });
   const close = (deviceId: string, reason: ClosedReason) => publishDeviceNotice(deps.store, deviceId, { type: 'closed', reason });
 
   /** Reserves one pairing attempt for the client address; undefined when its budget is spent. */
-  const reserveAttempt = async (context: DeviceActContext) => {
+  const reserveAttempt = async (context: ActContext) => {
     const key = `device-pairing-attempts:${context.ip ?? 'unknown'}`;
     const attempt = await deps.store.increment(key, PAIRING_ATTEMPTS.windowSeconds * 1000);
     if (decideAttempt({ attempt, maxFailures: PAIRING_ATTEMPTS.maxFailures }) === 'refuse') return undefined;

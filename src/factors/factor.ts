@@ -1,12 +1,6 @@
-import type { AuditType } from '../store/audit.ts';
+import type { ActContext, AuditType } from '../store/audit.ts';
 
-/** Who acts and from where, for the audit log. */
-export interface ActContext {
-  actor: string;
-  ip?: string | undefined;
-  clientId?: string | undefined;
-  requestId?: string | undefined;
-}
+export type { ActContext } from '../store/audit.ts';
 
 /** A second factor of a user, as the chooser and the self-service list show it. */
 export interface SecondFactor {

@@ -57,6 +57,14 @@ export type AuditType =
   | 'challenge.approved'
   | 'challenge.rejected';
 
+/** Who acts and from where: what every act that is audited carries (`user:<id>`, `cli`, `system`, `device:<id>`). */
+export interface ActContext {
+  actor: string;
+  ip?: string | undefined;
+  clientId?: string | undefined;
+  requestId?: string | undefined;
+}
+
 /** What happened, to whom, by whom, from where. */
 export interface AuditEvent {
   type: AuditType;
