@@ -50,6 +50,7 @@ import { createAuthenticationStore } from './store/authentications.ts';
 import { createOidcFlowProtocol } from './provider/oidc-flow.ts';
 import { createProviderPages } from './provider/pages.ts';
 import { createSamlRouter } from './saml/router.ts';
+import { createAssertionEncryption } from './saml/assertion-encryption.ts';
 import { createSamlFlowProtocol } from './saml/saml-flow.ts';
 import { createSsoEndpoint } from './saml/sso.ts';
 import type { PrivateJwk } from './store/signing-keys.ts';
@@ -254,6 +255,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     users: storage.users,
     audit: storage.audit,
     keys: loadKeys,
+    encryptAssertion: createAssertionEncryption({ entityId, issuer: config.issuer }),
     nameIdKey: deriveKey(config.secretKey, 'saml-nameid'),
     lifetimes: config.factorLifetimes,
     ttlSeconds: TTL.Interaction,

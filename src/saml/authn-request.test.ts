@@ -17,6 +17,7 @@ const sp = (overrides: Partial<ServiceProviderRecord> = {}): ServiceProviderReco
     wantAssertionsSigned: true,
     signingCertificates: [],
     encryptionCertificates: [],
+    encryptionMethods: [],
     assertionConsumerServices: [
       { binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact', location: 'https://sp.example/artifact', index: 0, isDefault: false },
       { binding: HTTP_POST, location: 'https://sp.example/acs', index: 1, isDefault: false },

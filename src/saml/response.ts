@@ -50,15 +50,22 @@ export interface BuildSuccessResponseOptions extends ResponseAddress {
   key: SigningKey;
   /** Sign the Response as well as the assertion. Defaults to false. */
   signResponse?: boolean;
+  /**
+   * Replaces the signed assertion with an EncryptedAssertion (`assertion-encryption.ts`), for an
+   * SP with an encryption certificate; before the Response is signed, so that signature covers it.
+   */
+  encrypt?: (responseXml: string) => Promise<string>;
   /** Epoch ms. */
   now: number;
 }
 
 /**
  * A Response with one assertion, signed enveloped (RSA-SHA256, exclusive c14n), its signature
- * after the Issuer as the schema puts it (core §2.3.3); then the Response over it, if asked.
+ * after the Issuer as the schema puts it (core §2.3.3); encrypted, if asked; then the Response
+ * signed over it, if asked (sign, encrypt, sign: the SP checks the outer signature first and
+ * the assertion's once it has opened it).
  */
-export function buildSuccessResponse(options: BuildSuccessResponseOptions): string {
+export async function buildSuccessResponse(options: BuildSuccessResponseOptions): Promise<string> {
   const { now, key } = options;
   const instant = iso(now);
   const assertionId = newId();
@@ -77,8 +84,9 @@ export function buildSuccessResponse(options: BuildSuccessResponseOptions): stri
     + attributes
     + `</saml:Assertion>`;
   const xml = responseXml(options, instant, STATUS.success, undefined, assertion);
-  const withSignedAssertion = sign(xml, key, 'Assertion', NS.saml);
-  return options.signResponse ? sign(withSignedAssertion, key, 'Response', NS.samlp) : withSignedAssertion;
+  const signedAssertion = sign(xml, key, 'Assertion', NS.saml);
+  const sealed = options.encrypt ? await options.encrypt(signedAssertion) : signedAssertion;
+  return options.signResponse ? sign(sealed, key, 'Response', NS.samlp) : sealed;
 }
 
 /** Options of {@link buildErrorResponse}. */

@@ -19,6 +19,7 @@ import type { ServiceProviderRecord, ServiceProviderRepository, SpNameIdFormat }
 import type { ShortLivedStore } from '../store/short-lived/types.ts';
 import type { SigningKey } from '../store/signing-keys.ts';
 import type { User, UserRepository } from '../store/users.ts';
+import type { createAssertionEncryption } from './assertion-encryption.ts';
 import { OIOSAML_ATTRIBUTES } from './attributes.ts';
 import { NAMEID_FORMATS, samlSigningKeys } from './idp-metadata.ts';
 import { buildErrorResponse, buildSuccessResponse, STATUS } from './response.ts';
@@ -45,6 +46,8 @@ export interface SamlFlowOptions {
   audit: AuditLog;
   /** The signing keys (the current RSA key signs). */
   keys: () => Promise<SigningKey[]>;
+  /** Encrypts assertions for SPs with an encryption certificate. */
+  encryptAssertion: ReturnType<typeof createAssertionEncryption>;
   /** The key persistent NameIDs are made with (derived from SECRET_KEY). */
   nameIdKey: Buffer;
   /** How long each factor counts (SPs have no lifetimes of their own yet). */
@@ -133,7 +136,9 @@ export function createSamlFlowProtocol(options: SamlFlowOptions): SamlFlowProtoc
       if (!loaded || !user) throw new IdpError('interaction_expired');
       const { pending, sp } = loaded;
       const now = options.now();
-      const response = buildSuccessResponse({
+      const [encryptionCertificate] = sp.metadata.encryptionCertificates;
+      const recipient = encryptionCertificate && { entityId: sp.entityId, certificate: encryptionCertificate, encryptionMethods: sp.metadata.encryptionMethods };
+      const response = await buildSuccessResponse({
         issuer: options.entityId,
         audience: sp.entityId,
         destination: pending.acs,
@@ -144,6 +149,7 @@ export function createSamlFlowProtocol(options: SamlFlowOptions): SamlFlowProtoc
         attributes: attributesFor(sp, user, result),
         key: await currentKey(),
         signResponse: sp.signResponse,
+        encrypt: recipient ? (xml) => options.encryptAssertion(xml, recipient) : undefined,
         now,
       });
       await options.audit.record({ type: 'saml.response_sent', actor: `user:${user.id}`, userId: user.id, clientId: sp.entityId, ip: ctx.ip, details: { level: result.level, requestId: requestState(ctx).requestId } });

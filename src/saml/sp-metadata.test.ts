@@ -68,6 +68,13 @@ describe('parseSpMetadata', function () {
       wantAssertionsSigned: true,
       signingCertificates: [b64(signing.cert)],
       encryptionCertificates: [b64(encryption.cert)],
+      // node-saml lists what its XML-Encryption library decrypts, GCM first.
+      encryptionMethods: [
+        'http://www.w3.org/2009/xmlenc11#aes256-gcm',
+        'http://www.w3.org/2009/xmlenc11#aes128-gcm',
+        'http://www.w3.org/2001/04/xmlenc#aes256-cbc',
+        'http://www.w3.org/2001/04/xmlenc#aes128-cbc',
+      ],
       assertionConsumerServices: [{ binding: HTTP_POST, location: 'https://sag.viborg.dk/saml/acs', index: 1, isDefault: true }],
       singleLogoutServices: [{ binding: HTTP_POST, location: 'https://sag.viborg.dk/saml/slo' }],
       nameIdFormats: ['urn:oasis:names:tc:SAML:2.0:nameid-format:persistent'],
@@ -90,6 +97,7 @@ ${ACS('https://sp.viborg.dk/acs', 3)}
     const { sp } = expectSp(parseSpMetadata({ xml, now: NOW }));
     expect(sp.signingCertificates).to.deep.equal([cert]);
     expect(sp.encryptionCertificates).to.deep.equal([cert]);
+    expect(sp.encryptionMethods).to.deep.equal([]);
     expect(sp.assertionConsumerServices).to.deep.equal([
       { binding: HTTP_POST, location: 'https://sp.viborg.dk/acs', index: 3, isDefault: false },
       { binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact', location: 'http://localhost:8080/acs', index: 4, isDefault: true },

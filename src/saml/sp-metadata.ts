@@ -94,7 +94,7 @@ export function parseSpMetadata(options: ParseSpMetadataOptions): ParseSpMetadat
   }
   const descriptor = descriptors[0] as Element;
 
-  const { signing, encryption } = readCertificates(descriptor, now, errors, warnings);
+  const { signing, encryption, encryptionMethods } = readCertificates(descriptor, now, errors, warnings);
   const assertionConsumerServices = childElements(descriptor, NS.md, 'AssertionConsumerService').map((element): SpIndexedEndpoint => ({
     binding: element.getAttribute('Binding') ?? '',
     location: checkLocation(element.getAttribute('Location') ?? '', 'AssertionConsumerService', errors),
@@ -127,6 +127,7 @@ export function parseSpMetadata(options: ParseSpMetadataOptions): ParseSpMetadat
       wantAssertionsSigned: isTrue(descriptor.getAttribute('WantAssertionsSigned')),
       signingCertificates: signing,
       encryptionCertificates: encryption,
+      encryptionMethods,
       assertionConsumerServices,
       singleLogoutServices,
       nameIdFormats: childElements(descriptor, NS.md, 'NameIDFormat').map((element) => (element.textContent ?? '').trim()),
@@ -138,14 +139,19 @@ export function parseSpMetadata(options: ParseSpMetadataOptions): ParseSpMetadat
 const isTrue = (value: string | null) => value === 'true' || value === '1';
 
 /**
- * The certificates of the descriptor's KeyDescriptors, by use. A KeyDescriptor without `use` is
- * for both signing and encryption (SAML 2.0 metadata §2.4.1.1).
+ * The certificates of the descriptor's KeyDescriptors, by use, and the EncryptionMethods listed
+ * with the encryption ones. A KeyDescriptor without `use` is for both signing and encryption
+ * (SAML 2.0 metadata §2.4.1.1).
  */
 function readCertificates(descriptor: Element, now: Date, errors: string[], warnings: string[]) {
   const signing: string[] = [];
   const encryption: string[] = [];
+  const encryptionMethods: string[] = [];
   for (const keyDescriptor of childElements(descriptor, NS.md, 'KeyDescriptor')) {
     const use = keyDescriptor.getAttribute('use') || 'signing and encryption';
+    if (use !== 'signing') {
+      encryptionMethods.push(...childElements(keyDescriptor, NS.md, 'EncryptionMethod').map((element) => element.getAttribute('Algorithm') ?? ''));
+    }
     const keyInfo = childElements(keyDescriptor, NS.ds, 'KeyInfo')[0];
     const certificates = (keyInfo ? childElements(keyInfo, NS.ds, 'X509Data') : [])
       .flatMap((data) => childElements(data, NS.ds, 'X509Certificate'))
@@ -164,7 +170,7 @@ function readCertificates(descriptor: Element, now: Date, errors: string[], warn
       if (use !== 'signing') encryption.push(base64);
     }
   }
-  return { signing: [...new Set(signing)], encryption: [...new Set(encryption)] };
+  return { signing: [...new Set(signing)], encryption: [...new Set(encryption)], encryptionMethods: [...new Set(encryptionMethods)] };
 }
 
 /** Why a certificate (base64 DER, as the schema checked) cannot be used, or undefined; a recently expired one only warns. */

@@ -36,6 +36,8 @@ export interface SpMetadata {
   signingCertificates: string[];
   /** Base64 DER certificates to encrypt assertions to (use="encryption" or without use). */
   encryptionCertificates: string[];
+  /** The content-encryption algorithm URIs listed with those certificates (EncryptionMethod, §2.4.1.1). */
+  encryptionMethods: string[];
   assertionConsumerServices: SpIndexedEndpoint[];
   singleLogoutServices: SpEndpoint[];
   /** The NameIDFormat URIs it lists, in order. */

@@ -81,9 +81,13 @@ describe('SAML SSO at /saml/sso, with @node-saml/node-saml as the SP', function 
     ...config,
   });
 
-  /** Registers an SP from node-saml's metadata, as `stepup sp add` does. */
-  async function register(saml: SAML, options: Partial<NewServiceProvider> = {}, signingCert: string | null = null) {
-    const metadataXml = saml.generateServiceProviderMetadata(null, signingCert);
+  /**
+   * Registers an SP from node-saml's metadata, as `stepup sp add` does; `edit` changes the
+   * metadata first (to leave something out, say).
+   */
+  async function register(saml: SAML, options: Partial<NewServiceProvider> = {}, certs: { signing?: string; decryption?: string; edit?: (xml: string) => string } = {}) {
+    const { signing = null, decryption = null, edit = (xml: string) => xml } = certs;
+    const metadataXml = edit(saml.generateServiceProviderMetadata(decryption, signing));
     const parsed = parseSpMetadata({ xml: metadataXml, now: new Date() });
     if (!parsed.ok) throw new Error(parsed.errors.join('; '));
     await running.idp.storage.serviceProviders.add({
@@ -271,6 +275,43 @@ describe('SAML SSO at /saml/sso, with @node-saml/node-saml as the SP', function 
     }
   });
 
+  describe('an SP whose metadata has an encryption certificate', () => {
+    /** Logs `username` in at an SP that decrypts with its own key; the Response as posted, and what node-saml made of it. */
+    async function logInEncrypted(host: string, username: string, options: Partial<NewServiceProvider>, edit?: (xml: string) => string) {
+      const keys = await makeSpKeys({ commonName: host });
+      const saml = spAt(host, { decryptionPvk: keys.privateKey, wantAuthnResponseSigned: options.signResponse ?? false });
+      await register(saml, options, { decryption: keys.certificatePem, ...(edit ? { edit } : {}) });
+      await addUser(running.idp, { username, password: PASSWORD, name: 'Ida Krogh', email: `${username}@viborg.dk` });
+      const browser = new Browser();
+      const login = await start(browser, saml);
+      const fields = postedResponse(await submit(browser, login, { username, password: PASSWORD }), `https://${host}/saml/acs`);
+      const xml = Buffer.from(fields.SAMLResponse, 'base64').toString('utf8');
+      const profile = (await saml.validatePostResponseAsync(fields)).profile as Profile;
+      return { xml, profile };
+    }
+
+    const algorithmOf = (xml: string) => /<xenc:EncryptionMethod Algorithm="([^"]+)"/.exec(xml)?.[1];
+
+    it('encrypts the assertion with AES-256-GCM, which node-saml lists, and node-saml opens and verifies it', async () => {
+      const { xml, profile } = await logInEncrypted('encrypting-sp.example', 'ida', {});
+      expect(xml).to.include('EncryptedAssertion');
+      expect(xml).to.not.match(/<saml:Assertion\b/);
+      expect(xml).to.not.include('ida@viborg.dk');
+      expect(algorithmOf(xml)).to.equal('http://www.w3.org/2009/xmlenc11#aes256-gcm');
+      expect(xml).to.include('http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p');
+      expect(profile[OIOSAML_ATTRIBUTES.email]).to.equal('ida@viborg.dk');
+      expect(classRef(profile)).to.equal(ACR_VALUES.low);
+    });
+
+    it('falls back to AES-256-CBC for an SP that lists no EncryptionMethod, and signs the Response over the encrypted assertion', async () => {
+      const { xml, profile } = await logInEncrypted('cbc-sp.example', 'ib', { signResponse: true }, (metadata) => metadata.replace(/<EncryptionMethod [^>]*\/>/g, ''));
+      expect(algorithmOf(xml)).to.equal('http://www.w3.org/2001/04/xmlenc#aes256-cbc');
+      expect(xml.indexOf('<ds:Signature')).to.be.lessThan(xml.indexOf('EncryptedAssertion'));
+      expect(profile.nameID).to.match(/^[\w-]{43}$/);
+      expect(profile[OIOSAML_ATTRIBUTES.email]).to.equal('ib@viborg.dk');
+    });
+  });
+
   it('takes an unsigned request over HTTP-POST', async () => {
     await addUser(running.idp, { username: 'petra', password: PASSWORD });
     const saml = sp({ authnRequestBinding: 'HTTP-POST', skipRequestCompression: true });
@@ -292,7 +333,7 @@ describe('SAML SSO at /saml/sso, with @node-saml/node-saml as the SP', function 
     before(async () => {
       keys = await makeSpKeys({ commonName: host });
       otherKeys = await makeSpKeys({ commonName: host });
-      await register(spAt(host, { privateKey: keys.privateKey }), {}, keys.certificatePem);
+      await register(spAt(host, { privateKey: keys.privateKey }), {}, { signing: keys.certificatePem });
       await addUser(running.idp, { username: 'svend', password: PASSWORD });
     });
 
