@@ -14,6 +14,9 @@ export const BINDINGS = {
   post: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST',
 } as const;
 
+/** The bindings the IdP speaks, by short name: HTTP-Redirect and HTTP-POST. */
+export type SamlBinding = keyof typeof BINDINGS;
+
 /** The NameID formats the IdP issues (SAML core §8.3): persistent, transient, email. */
 export const NAMEID_FORMATS = [
   'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',

@@ -5,7 +5,7 @@
  * error status and no assertion.
  */
 import type { SigningKey } from '../store/signing-keys.ts';
-import { newSamlId as newId, signXml, xmlAttr as attr, xmlText as text } from './xml-writing.ts';
+import { newSamlId as newId, signAfterIssuer as sign, xmlAttr as attr, xmlInstant as iso, xmlText as text } from './xml-writing.ts';
 
 const NS = {
   samlp: 'urn:oasis:names:tc:SAML:2.0:protocol',
@@ -20,21 +20,27 @@ export const STATUS = {
   noAuthnContext: 'urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext',
   noPassive: 'urn:oasis:names:tc:SAML:2.0:status:NoPassive',
   requestDenied: 'urn:oasis:names:tc:SAML:2.0:status:RequestDenied',
+  requester: 'urn:oasis:names:tc:SAML:2.0:status:Requester',
+  unknownPrincipal: 'urn:oasis:names:tc:SAML:2.0:status:UnknownPrincipal',
 } as const;
 
 /** How long an assertion may be presented, seconds: NotBefore now, NotOnOrAfter now + this. */
 export const ASSERTION_LIFETIME_SECONDS = 5 * 60;
 
-/** What the Response is about: who asked, where it goes. */
-export interface ResponseAddress {
+/** Who answers, where the answer goes, and what it answers (core §3.2.2, StatusResponseType). */
+export interface StatusResponseAddress {
   /** The IdP's entityID (the Issuer). */
   issuer: string;
-  /** The SP's entityID (the Audience). */
-  audience: string;
-  /** The ACS URL (Destination and the SubjectConfirmation's Recipient). */
+  /** The endpoint it is sent to: the ACS URL, the SP's SingleLogoutService (Destination). */
   destination: string;
-  /** The AuthnRequest's ID. */
+  /** The request's ID. */
   inResponseTo: string;
+}
+
+/** What the Response is about: who asked, where it goes. */
+export interface ResponseAddress extends StatusResponseAddress {
+  /** The SP's entityID (the Audience); the destination is also the SubjectConfirmation's Recipient. */
+  audience: string;
 }
 
 /** Options of {@link buildSuccessResponse}. */
@@ -44,6 +50,11 @@ export interface BuildSuccessResponseOptions extends ResponseAddress {
   authnContextClassRef: string;
   /** When the authentication the level rests on took place, epoch seconds. */
   authnInstant: number;
+  /**
+   * The AuthnStatement's SessionIndex (core §2.7.2), which the SP names in its LogoutRequest; the
+   * caller keeps it with the SSO session. Defaults to a new id.
+   */
+  sessionIndex?: string;
   /** Attribute name (a URI) to its values, in order. */
   attributes: ReadonlyArray<readonly [string, string[]]>;
   /** The current RSA key, with its certificate. */
@@ -80,10 +91,10 @@ export async function buildSuccessResponse(options: BuildSuccessResponseOptions)
     + `<saml:Issuer>${text(options.issuer)}</saml:Issuer>`
     + `<saml:Subject><saml:NameID Format="${attr(options.nameId.format)}">${text(options.nameId.value)}</saml:NameID>${subjectConfirmation}</saml:Subject>`
     + `<saml:Conditions NotBefore="${instant}" NotOnOrAfter="${iso(now + ASSERTION_LIFETIME_SECONDS * 1000)}"><saml:AudienceRestriction><saml:Audience>${text(options.audience)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>`
-    + `<saml:AuthnStatement AuthnInstant="${iso(options.authnInstant * 1000)}" SessionIndex="${newId()}"><saml:AuthnContext><saml:AuthnContextClassRef>${text(options.authnContextClassRef)}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`
+    + `<saml:AuthnStatement AuthnInstant="${iso(options.authnInstant * 1000)}" SessionIndex="${attr(options.sessionIndex ?? newId())}"><saml:AuthnContext><saml:AuthnContextClassRef>${text(options.authnContextClassRef)}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`
     + attributes
     + `</saml:Assertion>`;
-  const xml = responseXml(options, instant, STATUS.success, undefined, assertion);
+  const xml = statusResponseXml('Response', options, instant, STATUS.success, undefined, assertion);
   const signedAssertion = sign(xml, key, 'Assertion', NS.saml);
   const sealed = options.encrypt ? await options.encrypt(signedAssertion) : signedAssertion;
   return options.signResponse ? sign(sealed, key, 'Response', NS.samlp) : sealed;
@@ -100,25 +111,21 @@ export interface BuildErrorResponseOptions extends ResponseAddress {
 
 /** A Response with status Responder and the second-level code, no assertion; signed. */
 export function buildErrorResponse(options: BuildErrorResponseOptions): string {
-  return sign(responseXml(options, iso(options.now), STATUS.responder, options.status, ''), options.key, 'Response', NS.samlp);
+  return sign(statusResponseXml('Response', options, iso(options.now), STATUS.responder, options.status, ''), options.key, 'Response', NS.samlp);
 }
 
-function responseXml(address: ResponseAddress, instant: string, status: string, subStatus: string | undefined, assertion: string): string {
+/**
+ * The envelope a Response and a LogoutResponse share (core §3.2.2, StatusResponseType): a new
+ * ID, IssueInstant, Destination, InResponseTo, the Issuer and the Status (with a second-level
+ * code, if given), then `content` (the assertion, or nothing). Unsigned.
+ */
+export function statusResponseXml(element: 'Response' | 'LogoutResponse', address: StatusResponseAddress, instant: string, status: string, subStatus: string | undefined, content: string): string {
   const statusCode = subStatus
     ? `<samlp:StatusCode Value="${status}"><samlp:StatusCode Value="${attr(subStatus)}"/></samlp:StatusCode>`
     : `<samlp:StatusCode Value="${status}"/>`;
-  return `<samlp:Response xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${newId()}" Version="2.0" IssueInstant="${instant}" Destination="${attr(address.destination)}" InResponseTo="${attr(address.inResponseTo)}">`
+  return `<samlp:${element} xmlns:samlp="${NS.samlp}" xmlns:saml="${NS.saml}" ID="${newId()}" Version="2.0" IssueInstant="${instant}" Destination="${attr(address.destination)}" InResponseTo="${attr(address.inResponseTo)}">`
     + `<saml:Issuer>${text(address.issuer)}</saml:Issuer>`
     + `<samlp:Status>${statusCode}</samlp:Status>`
-    + assertion
-    + `</samlp:Response>`;
+    + content
+    + `</samlp:${element}>`;
 }
-
-/** Signs the one element `localName` (the Response root or its Assertion), the Signature right after its Issuer. */
-function sign(xml: string, key: SigningKey, localName: 'Response' | 'Assertion', namespace: string): string {
-  const element = `//*[local-name(.)='${localName}' and namespace-uri(.)='${namespace}']`;
-  return signXml({ xml, key, xpath: element, location: { reference: `${element}/*[local-name(.)='Issuer' and namespace-uri(.)='${NS.saml}']`, action: 'after' } });
-}
-
-/** xs:dateTime in UTC with milliseconds cut (core §1.3.3). */
-const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');

@@ -26,6 +26,9 @@ export const xmlAttr = (value: string) => xmlText(value).replaceAll('"', '&quot;
 /** An xs:ID: a letter first (NCName), 160 random bits. */
 export const newSamlId = () => `_${randomBytes(20).toString('hex')}`;
 
+/** An xs:dateTime in UTC with milliseconds cut (SAML core §1.3.3), from epoch ms. */
+export const xmlInstant = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+
 /**
  * Signs the element `xpath` selects with an enveloped signature (RSA-SHA256, SHA-256 digest,
  * exclusive c14n: the only algorithms we accept from others too), placed where `location` says
@@ -44,4 +47,15 @@ export function signXml(options: { xml: string; key: SigningKey; xpath: string; 
   signer.addReference({ xpath: options.xpath, transforms: [ALGORITHMS.envelopedSignature, ALGORITHMS.exclusiveC14n], digestAlgorithm: ALGORITHMS.sha256 });
   signer.computeSignature(options.xml, { prefix: 'ds', location: options.location });
   return signer.getSignedXml();
+}
+
+/**
+ * Signs the one element `localName` in `namespace` (a Response, its Assertion, a
+ * LogoutResponse), the Signature right after its saml:Issuer, where the schemas put it (SAML
+ * core §2.3.3, §3.2.1, §3.2.2).
+ */
+export function signAfterIssuer(xml: string, key: SigningKey, localName: string, namespace: string): string {
+  const element = `//*[local-name(.)='${localName}' and namespace-uri(.)='${namespace}']`;
+  const issuer = `${element}/*[local-name(.)='Issuer' and namespace-uri(.)='urn:oasis:names:tc:SAML:2.0:assertion']`;
+  return signXml({ xml, key, xpath: element, location: { reference: issuer, action: 'after' } });
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 
 import type { SessionAuthentication } from '../store/authentications.ts';
-import { sessionAfterLogin, ssoSessionSecondsLeft, type SsoSession } from './sso-session.ts';
+import { MAX_SESSION_PARTICIPANTS, sessionAfterLogin, ssoSessionSecondsLeft, withParticipant, type SessionParticipant, type SsoSession } from './sso-session.ts';
 
 const NOW = 1_800_000_000;
 const limits = { idle: 2 * 60 * 60, absolute: 10 * 60 * 60 };
@@ -51,5 +51,28 @@ describe('SSO session after a login', () => {
 
   it('keeps a session that a login reused as it was', () => {
     expect(sessionAfterLogin({ current, authentication: passwordLogin, now: NOW }).change).to.equal('same');
+  });
+
+  it('keeps the relying parties answered for the same account, through a new password login too; another account starts with none', () => {
+    const participant: SessionParticipant = { clientId: 'https://sp.example/saml', subject: { format: 'persistent', value: 'abc' }, sessionIndex: '_1' };
+    const answered = { ...current, participants: [participant] };
+    expect(sessionAfterLogin({ current: answered, authentication: passwordLogin, now: NOW }).session.participants).to.deep.equal([participant]);
+    expect(sessionAfterLogin({ current: answered, authentication: { ...passwordLogin, secondFactorAt: NOW }, now: NOW }).session.participants).to.deep.equal([participant]);
+    expect(sessionAfterLogin({ current: answered, authentication: { accountId: 'anna', passwordAt: NOW }, now: NOW }).session.participants).to.deep.equal([participant]);
+    expect(sessionAfterLogin({ current: answered, authentication: { accountId: 'bo', passwordAt: NOW }, now: NOW }).session).to.not.have.property('participants');
+  });
+});
+
+describe('SSO session participants', () => {
+  const session: SsoSession = { id: 'x', createdAt: NOW, lastSeenAt: NOW, authentication: { accountId: 'anna', passwordAt: NOW } };
+  const participant = (n: number): SessionParticipant => ({ clientId: 'https://sp.example/saml', subject: { format: 'transient', value: `_${n}` }, sessionIndex: `_s${n}` });
+
+  it('adds the newest last, and keeps the newest few', () => {
+    expect(withParticipant(session, participant(1)).participants).to.deep.equal([participant(1)]);
+    let busy = session;
+    for (let n = 0; n < MAX_SESSION_PARTICIPANTS + 3; n++) busy = withParticipant(busy, participant(n));
+    expect(busy.participants).to.have.length(MAX_SESSION_PARTICIPANTS);
+    expect(busy.participants?.[0]).to.deep.equal(participant(3));
+    expect(busy.participants?.at(-1)).to.deep.equal(participant(MAX_SESSION_PARTICIPANTS + 2));
   });
 });

@@ -11,6 +11,33 @@ export interface SsoSession {
   createdAt: number;
   lastSeenAt: number;
   authentication: SessionAuthentication;
+  /** The relying parties answered in this session, oldest first; absent before the first. */
+  participants?: SessionParticipant[];
+}
+
+/**
+ * A relying party the session answered, and what it was told, so that its logout request can be
+ * matched to the session: a SAML LogoutRequest names the NameID and SessionIndex it was given
+ * (SAML core §3.7.1, §3.7.3.2), and a transient NameID cannot be made again, so it is kept.
+ */
+export interface SessionParticipant {
+  /** The relying party: a SAML SP's entityID. */
+  clientId: string;
+  /** The subject it was given: a SAML NameID's format and value. */
+  subject: { format: string; value: string };
+  /** Its handle on this session: the SAML SessionIndex. */
+  sessionIndex: string;
+}
+
+/**
+ * How many participants a session keeps, the newest: every SAML Response adds one (its
+ * SessionIndex is new), and a working day at a few systems stays far below this.
+ */
+export const MAX_SESSION_PARTICIPANTS = 50;
+
+/** The session with `participant` added as the newest, the oldest dropped beyond {@link MAX_SESSION_PARTICIPANTS}. */
+export function withParticipant(session: SsoSession, participant: SessionParticipant): SsoSession {
+  return { ...session, participants: [...(session.participants ?? []), participant].slice(-MAX_SESSION_PARTICIPANTS) };
 }
 
 /** How long an SSO session lives, in seconds. */
@@ -48,14 +75,17 @@ export interface SessionAfterLogin {
 /**
  * What a finished login leaves as the browser's SSO session, given the session it had (if any).
  * A session belongs to one account and one password login; a second factor proven later adds to
- * it.
+ * it. The relying parties the account was logged in at stay with it, through a new password
+ * login too (they are still logged in, and their logout must still find it); another account
+ * starts with none.
  */
 export function sessionAfterLogin(options: { current: SsoSession | undefined; authentication: SessionAuthentication; now: number }): SessionAfterLogin {
   const { current, authentication, now } = options;
   const before = current?.authentication;
+  const participants = before?.accountId === authentication.accountId && current?.participants ? { participants: current.participants } : {};
   if (!current || before?.accountId !== authentication.accountId || before.passwordAt !== authentication.passwordAt) {
-    return { session: { createdAt: now, lastSeenAt: now, authentication }, change: 'new' };
+    return { session: { createdAt: now, lastSeenAt: now, authentication, ...participants }, change: 'new' };
   }
   const same = before.secondFactorAt === authentication.secondFactorAt;
-  return { session: { createdAt: current.createdAt, lastSeenAt: now, authentication }, change: same ? 'same' : 'renewed' };
+  return { session: { createdAt: current.createdAt, lastSeenAt: now, authentication, ...participants }, change: same ? 'same' : 'renewed' };
 }

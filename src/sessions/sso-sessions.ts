@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 
 import type { SessionAuthentication } from '../store/authentications.ts';
 import type { ShortLivedStore } from '../store/short-lived/types.ts';
-import { sessionAfterLogin, ssoSessionSecondsLeft, type SsoSession, type SsoSessionLimits } from './sso-session.ts';
+import { sessionAfterLogin, ssoSessionSecondsLeft, withParticipant, type SessionParticipant, type SsoSession, type SsoSessionLimits } from './sso-session.ts';
 
 /** Our cookie: the SSO session's id, signed with the instance's cookie keys. */
 export const SSO_SESSION_COOKIE = 'stepup_sso';
@@ -22,6 +22,11 @@ export interface SsoSessions {
   current(ctx: Context): Promise<SsoSession | undefined>;
   /** Records what a finished login proved, before the protocol answers the relying party. */
   record(ctx: Context, authentication: SessionAuthentication): Promise<SsoSession>;
+  /**
+   * Notes that a relying party was answered in the browser's session, and with which subject,
+   * so that its logout request can be matched to it later. Without a session, nothing.
+   */
+  addParticipant(ctx: Context, participant: SessionParticipant): Promise<void>;
   /** Ends the browser's session (logout) on every node, and clears the cookie. */
   end(ctx: Context): Promise<void>;
 }
@@ -87,6 +92,14 @@ export function createSsoSessions(deps: {
       if (session.id !== before?.id) ctx.cookies.set(SSO_SESSION_COOKIE, session.id, cookieOptions(ctx));
       memo.set(ctx, Promise.resolve(session));
       return session;
+    },
+
+    async addParticipant(ctx, participant) {
+      const session = await current(ctx);
+      if (!session) return;
+      const next = withParticipant(session, participant);
+      await save(next);
+      memo.set(ctx, Promise.resolve(next));
     },
 
     async end(ctx) {
