@@ -148,7 +148,7 @@ export const RESPONSE_SCHEMAS = {
     required: ['error', 'message'],
     properties: {
       error: {
-        enum: ['invalid_request', 'invalid_signature', 'replayed', 'stale_timestamp', 'unknown_device', 'device_locked', 'device_revoked',
+        enum: ['invalid_request', 'payload_too_large', 'invalid_signature', 'replayed', 'stale_timestamp', 'unknown_device', 'device_locked', 'device_revoked',
           'invalid_pairing_code', 'pin_rejected', 'wrong_pin', 'wrong_number', 'not_found', 'challenge_expired', 'challenge_closed',
           'too_many_requests', 'service_unavailable', 'server_error'],
         description: 'A stable code to switch on.',

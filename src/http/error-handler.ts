@@ -16,7 +16,7 @@ export function errorHandler(render: Renderer): Middleware {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw new IdpError('not_found');
     } catch (caught) {
-      const error = caught instanceof IdpError ? caught : new IdpError('server_error', { cause: caught });
+      const error = caught instanceof IdpError ? caught : clientError(caught) ?? new IdpError('server_error', { cause: caught });
       const { log, requestId } = requestState(ctx);
       if (error.status >= 500) log.error({ err: error.cause ?? error, code: error.code }, 'request failed');
       else log.warn({ code: error.code, detail: error.detail }, 'request refused');
@@ -28,4 +28,15 @@ export function errorHandler(render: Renderer): Middleware {
       render(ctx, 'error', { code: error.code }, error.status);
     }
   };
+}
+
+/**
+ * A request Koa's own middleware refused (http-errors with a 4xx status the thrower exposed: a
+ * body over the parser's limit, a malformed body) is the client's error, not ours.
+ */
+function clientError(caught: unknown): IdpError | undefined {
+  if (!(caught instanceof Error) || !('status' in caught) || !('expose' in caught) || caught.expose !== true) return undefined;
+  const { status } = caught;
+  if (typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  return new IdpError(status === 413 ? 'payload_too_large' : 'invalid_request', { detail: caught.message });
 }

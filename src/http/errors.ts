@@ -6,6 +6,7 @@
 export type ErrorCode =
   | 'not_found'
   | 'invalid_request'
+  | 'payload_too_large'
   | 'csrf_failed'
   | 'interaction_expired'
   | 'login_cancelled'
@@ -30,6 +31,7 @@ export type ErrorCode =
 const STATUS: Readonly<Record<ErrorCode, number>> = {
   not_found: 404,
   invalid_request: 400,
+  payload_too_large: 413,
   csrf_failed: 403,
   interaction_expired: 400,
   login_cancelled: 400,
@@ -58,6 +60,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
 export const API_MESSAGES: Readonly<Record<ErrorCode, string>> = {
   not_found: 'There is nothing here.',
   invalid_request: 'The request is invalid.',
+  payload_too_large: 'The request is larger than the server accepts.',
   csrf_failed: 'The form has expired or did not come from this page.',
   interaction_expired: 'The login has expired.',
   login_cancelled: 'The login was cancelled or failed.',

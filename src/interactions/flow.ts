@@ -20,6 +20,12 @@ export interface Flow {
   /** Whether the user must log in; false when only protocol bookkeeping (consent) is left. */
   needsLogin: boolean;
   /**
+   * The user must not be asked anything (SAML IsPassive): if the session does not satisfy the
+   * requirements, the flow fails with `passive` instead of showing a page. (OIDC `prompt=none`
+   * never reaches the pages: oidc-provider answers it.)
+   */
+  passive: boolean;
+  /**
    * What the relying party needs (level, factor lifetimes, freshness), as the protocol read it
    * from its request. What the SSO session has proven is read from `sessions/`, not from here.
    */
@@ -37,11 +43,11 @@ export interface LoginResult {
 }
 
 /**
- * Why a flow ends without a login, whatever the protocol: the user cancelled, or has no second
- * factor for the level asked. Each protocol maps it to its own error (OIDC: `access_denied`,
- * `unmet_authentication_requirements`).
+ * Why a flow ends without a login, whatever the protocol: the user cancelled, has no second
+ * factor for the level asked, or would have to be asked in a passive flow. Each protocol maps it
+ * to its own error (OIDC: `access_denied`, `unmet_authentication_requirements`, `login_required`).
  */
-export type FlowFailure = 'cancelled' | 'no_factor';
+export type FlowFailure = 'cancelled' | 'no_factor' | 'passive';
 
 /** How one protocol loads, finishes and fails its flows. */
 export interface FlowProtocol {

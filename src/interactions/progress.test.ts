@@ -15,6 +15,7 @@ function flow(requirements: Partial<LoginRequirements>): Flow {
     clientName: 'RP',
     returnOrigin: undefined,
     needsLogin: true,
+    passive: false,
     requirements: { level: 'substantial', lifetimes, maxAge: undefined, forceLogin: false, ...requirements },
   };
 }

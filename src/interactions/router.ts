@@ -200,6 +200,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   async function continueFlow(ctx: Context, choice?: string, { resend = false } = {}) {
     const { flow, session, proven } = interaction(ctx);
     const { authentication, decision } = flowProgress({ flow, session, proven, now: nowSeconds() });
+    if (flow.passive && (decision.password || decision.secondFactor || !authentication)) return interaction(ctx).protocol.fail(ctx, flow, 'passive');
     if (decision.password || !authentication) return loginPage(ctx);
     if (!decision.secondFactor) return finish(ctx, authentication);
     const factors = await deps.factors.listForUser(authentication.accountId);

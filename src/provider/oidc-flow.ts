@@ -43,6 +43,7 @@ export function createOidcFlowProtocol(options: {
         clientName: client?.clientName ?? clientId,
         returnOrigin: redirectUri ? new URL(redirectUri).origin : undefined,
         needsLogin: details.prompt.name === 'login',
+        passive: false,
         requirements: await options.requirements(details.params),
       } satisfies Flow;
     },
@@ -80,4 +81,5 @@ export function createOidcFlowProtocol(options: {
 const OIDC_ERRORS: Record<FlowFailure, { error: string; error_description: string }> = {
   cancelled: { error: 'access_denied', error_description: 'the user cancelled the login' },
   no_factor: { error: 'unmet_authentication_requirements', error_description: 'the user has no second factor for the requested level' },
+  passive: { error: 'login_required', error_description: 'the login needs the user' },
 };

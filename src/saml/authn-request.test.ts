@@ -3,7 +3,7 @@ import { expect } from 'chai';
 
 import { ACR_VALUES } from '../auth/levels.ts';
 import type { ServiceProviderRecord } from '../store/service-providers.ts';
-import { checkAuthnRequest, readAuthnRequest, requestedLevel, type AuthnRequest } from './authn-request.ts';
+import { assuranceRequest, checkAuthnRequest, readAuthnRequest, statedLevel, type AuthnRequest, type Comparison } from './authn-request.ts';
 import { HTTP_POST } from './sp-metadata.ts';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
@@ -73,11 +73,16 @@ describe('readAuthnRequest', function () {
     expect(parse(`<samlp:AuthnRequest ${SAMLP} Version="2.0"/>`)).to.deep.equal({ ok: false, reason: 'missing-id' });
     expect(parse(`<samlp:AuthnRequest ${SAMLP} ID="_a" Version="2.0"><samlp:Extensions><saml:Issuer>x</saml:Issuer></samlp:Extensions></samlp:AuthnRequest>`)).to.deep.equal({ ok: false, reason: 'missing-issuer' });
   });
+
+  it('refuses a Comparison the schema does not have', () => {
+    const xml = `<samlp:AuthnRequest ${SAMLP} ID="_a" Version="2.0" IssueInstant="2026-11-25T12:00:00Z"><saml:Issuer>https://sp.example/saml</saml:Issuer><samlp:RequestedAuthnContext Comparison="atleast"><saml:AuthnContextClassRef>${ACR_VALUES.low}</saml:AuthnContextClassRef></samlp:RequestedAuthnContext></samlp:AuthnRequest>`;
+    expect(parse(xml)).to.deep.equal({ ok: false, reason: 'authn-context-unsupported' });
+  });
 });
 
 describe('checkAuthnRequest', function () {
   it('answers at the ACS URL only when the metadata has it for HTTP-POST', () => {
-    expect(check(request())).to.deep.equal({ ok: true, acs: 'https://sp.example/acs', level: 'low' });
+    expect(check(request())).to.deep.equal({ ok: true, acs: 'https://sp.example/acs', assurance: { level: 'low', statable: ['low', 'substantial'] } });
     expect(check(request({ AssertionConsumerServiceURL: 'https://evil.example/acs' }))).to.deep.equal({ ok: false, reason: 'acs-not-registered' });
     expect(check(request({ AssertionConsumerServiceURL: 'https://sp.example/artifact' }))).to.deep.equal({ ok: false, reason: 'acs-not-registered' });
   });
@@ -97,20 +102,51 @@ describe('checkAuthnRequest', function () {
     expect(check(request({ ProtocolBinding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact' }))).to.deep.equal({ ok: false, reason: 'binding-unsupported' });
   });
 
-  it('needs the higher of the requested level and the SP\'s registered one', () => {
-    const substantial = { Comparison: 'minimum', AuthnContextClassRef: [ACR_VALUES.substantial] };
-    expect(check(request({ RequestedAuthnContext: substantial }))).to.include({ level: 'substantial' });
-    expect(check(request(), sp({ level: 'substantial' }))).to.include({ level: 'substantial' });
-    expect(check(request({ RequestedAuthnContext: { Comparison: 'better', AuthnContextClassRef: [ACR_VALUES.low] } }))).to.deep.equal({ ok: false, reason: 'authn-context-unsupported' });
+  it('needs the higher of the requested level and the SP\'s registered one, and has no level for a request none meets', () => {
+    const substantial = { Comparison: 'minimum' as const, AuthnContextClassRef: [ACR_VALUES.substantial] };
+    expect(check(request({ RequestedAuthnContext: substantial }))).to.deep.include({ assurance: { level: 'substantial', statable: ['substantial'] } });
+    expect(check(request(), sp({ level: 'substantial' }))).to.deep.include({ assurance: { level: 'substantial', statable: ['substantial'] } });
+    expect(check(request({ RequestedAuthnContext: { Comparison: 'better', AuthnContextClassRef: [ACR_VALUES.substantial] } }))).to.deep.equal({ ok: true, acs: 'https://sp.example/acs', assurance: undefined });
   });
 });
 
-describe('requestedLevel', function () {
-  it('is the lowest NSIS level listed, for minimum and exact; nothing for other schemes', () => {
-    expect(requestedLevel(undefined)).to.equal(undefined);
-    expect(requestedLevel({ Comparison: 'exact', AuthnContextClassRef: [ACR_VALUES.substantial, ACR_VALUES.low] })).to.equal('low');
-    expect(requestedLevel({ Comparison: 'minimum', AuthnContextClassRef: [ACR_VALUES.substantial] })).to.equal('substantial');
-    expect(requestedLevel({ Comparison: 'exact', AuthnContextClassRef: ['urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport'] })).to.equal(undefined);
-    expect(requestedLevel({ Comparison: 'maximum', AuthnContextClassRef: [ACR_VALUES.substantial] })).to.equal(null);
+describe('assuranceRequest', function () {
+  const context = (Comparison: Comparison, ...levels: Array<keyof typeof ACR_VALUES>) => ({ Comparison, AuthnContextClassRef: levels.map((level) => ACR_VALUES[level]) });
+
+  it('leaves the SP\'s minimum when the request names no NSIS level', () => {
+    expect(assuranceRequest(undefined, 'low')).to.deep.equal({ level: 'low', statable: ['low', 'substantial'] });
+    expect(assuranceRequest({ Comparison: 'exact', AuthnContextClassRef: ['urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport'] }, 'substantial'))
+      .to.deep.equal({ level: 'substantial', statable: ['substantial'] });
+  });
+
+  it('exact: one of the levels named, the weakest enough', () => {
+    expect(assuranceRequest(context('exact', 'low'), 'low')).to.deep.equal({ level: 'low', statable: ['low'] });
+    expect(assuranceRequest(context('exact', 'substantial', 'low'), 'low')).to.deep.equal({ level: 'low', statable: ['low', 'substantial'] });
+    expect(assuranceRequest(context('exact', 'low'), 'substantial')).to.equal(undefined);
+  });
+
+  it('minimum: at least the weakest named', () => {
+    expect(assuranceRequest(context('minimum', 'low'), 'low')).to.deep.equal({ level: 'low', statable: ['low', 'substantial'] });
+    expect(assuranceRequest(context('minimum', 'substantial'), 'low')).to.deep.equal({ level: 'substantial', statable: ['substantial'] });
+  });
+
+  it('better: stronger than the strongest named, which past Substantial we cannot be', () => {
+    expect(assuranceRequest(context('better', 'low'), 'low')).to.deep.equal({ level: 'substantial', statable: ['substantial'] });
+    expect(assuranceRequest(context('better', 'substantial'), 'low')).to.equal(undefined);
+  });
+
+  it('maximum: no stronger than the strongest named, and never below the SP\'s minimum', () => {
+    expect(assuranceRequest(context('maximum', 'low'), 'low')).to.deep.equal({ level: 'low', statable: ['low'] });
+    expect(assuranceRequest(context('maximum', 'substantial'), 'low')).to.deep.equal({ level: 'low', statable: ['low', 'substantial'] });
+    expect(assuranceRequest(context('maximum', 'low'), 'substantial')).to.equal(undefined);
+  });
+});
+
+describe('statedLevel', function () {
+  it('is the highest statable level the login reached: a Substantial session answers exact Low with Low', () => {
+    expect(statedLevel('substantial', ['low'])).to.equal('low');
+    expect(statedLevel('substantial', ['low', 'substantial'])).to.equal('substantial');
+    expect(statedLevel('low', ['low', 'substantial'])).to.equal('low');
+    expect(statedLevel('low', ['substantial'])).to.equal(undefined);
   });
 });

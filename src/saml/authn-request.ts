@@ -6,28 +6,27 @@
  */
 import type { Document, Element } from '@xmldom/xmldom';
 
-import { higherLevel, levelOfAcr, lowerLevel, type Level } from '../auth/levels.ts';
+import { LEVELS, levelOfAcr, satisfiesLevel, type Level } from '../auth/levels.ts';
+import { childElements } from '../factors/code-viewer/import/xml.ts';
 import type { ServiceProviderRecord, SpIndexedEndpoint } from '../store/service-providers.ts';
+import { checkIssueInstant, readRequestAbstract, SAML_NS as NS, type RequestAbstract } from './request-abstract.ts';
 import { HTTP_POST } from './sp-metadata.ts';
 
-const NS = {
-  samlp: 'urn:oasis:names:tc:SAML:2.0:protocol',
-  saml: 'urn:oasis:names:tc:SAML:2.0:assertion',
-} as const;
-
 /** The parts of an AuthnRequest the IdP acts on, spelled as in SAML core §3.4.1. */
-export interface AuthnRequest {
-  ID: string;
-  IssueInstant: string;
-  Issuer: string;
+export interface AuthnRequest extends RequestAbstract {
   AssertionConsumerServiceURL: string | undefined;
   AssertionConsumerServiceIndex: number | undefined;
   ProtocolBinding: string | undefined;
   ForceAuthn: boolean;
   IsPassive: boolean;
   /** RequestedAuthnContext (§3.3.2.2.1): its class refs and comparison (default `exact`). */
-  RequestedAuthnContext: { Comparison: string; AuthnContextClassRef: string[] } | undefined;
+  RequestedAuthnContext: { Comparison: Comparison; AuthnContextClassRef: string[] } | undefined;
 }
+
+/** AuthnContextComparisonType (SAML core §3.3.2.2.1). */
+export type Comparison = 'exact' | 'minimum' | 'maximum' | 'better';
+
+const COMPARISONS: readonly string[] = ['exact', 'minimum', 'maximum', 'better'] satisfies Comparison[];
 
 /** Why a request was refused; each is a distinct audit `reason`. */
 export type AuthnRequestFailure =
@@ -51,30 +50,24 @@ const bool = (value: string | null) => value === 'true' || value === '1';
 export function readAuthnRequest(document: Document): ReadAuthnRequestResult {
   const root = document.documentElement as Element;
   if (root.namespaceURI !== NS.samlp || root.localName !== 'AuthnRequest') return { ok: false, reason: 'not-authn-request' };
-  if (root.getAttribute('Version') !== '2.0') return { ok: false, reason: 'version' };
-  const ID = root.getAttribute('ID');
-  if (!ID) return { ok: false, reason: 'missing-id' };
-  // Only the root's own children: an Issuer nested elsewhere (in an Extensions, say) is not the issuer.
-  const children = (parent: Element, ns: string, name: string) =>
-    Array.from(parent.childNodes).filter((node): node is Element => node.nodeType === 1 && (node as Element).namespaceURI === ns && (node as Element).localName === name);
-  const Issuer = children(root, NS.saml, 'Issuer')[0]?.textContent?.trim();
-  if (!Issuer) return { ok: false, reason: 'missing-issuer' };
-  const requested = children(root, NS.samlp, 'RequestedAuthnContext')[0];
+  const abstract = readRequestAbstract(root);
+  if (!abstract.ok) return abstract;
+  const requested = childElements(root, NS.samlp, 'RequestedAuthnContext')[0];
+  const Comparison = requested?.getAttribute('Comparison') || 'exact';
+  if (!COMPARISONS.includes(Comparison)) return { ok: false, reason: 'authn-context-unsupported' };
   const index = root.getAttribute('AssertionConsumerServiceIndex');
   return {
     ok: true,
     request: {
-      ID,
-      IssueInstant: root.getAttribute('IssueInstant') ?? '',
-      Issuer,
+      ...abstract.request,
       AssertionConsumerServiceURL: root.getAttribute('AssertionConsumerServiceURL') || undefined,
       AssertionConsumerServiceIndex: index !== null && /^\d{1,5}$/.test(index) ? Number(index) : undefined,
       ProtocolBinding: root.getAttribute('ProtocolBinding') || undefined,
       ForceAuthn: bool(root.getAttribute('ForceAuthn')),
       IsPassive: bool(root.getAttribute('IsPassive')),
       RequestedAuthnContext: requested && {
-        Comparison: requested.getAttribute('Comparison') || 'exact',
-        AuthnContextClassRef: children(requested, NS.saml, 'AuthnContextClassRef').map((ref) => (ref.textContent ?? '').trim()),
+        Comparison: Comparison as Comparison,
+        AuthnContextClassRef: childElements(requested, NS.saml, 'AuthnContextClassRef').map((ref) => (ref.textContent ?? '').trim()),
       },
     },
   };
@@ -91,29 +84,29 @@ export interface CheckAuthnRequestOptions {
   skewSeconds: number;
 }
 
-/** Result of {@link checkAuthnRequest}: where to answer, and the level the login must reach. */
+/**
+ * Result of {@link checkAuthnRequest}: where to answer, and what the login must reach and the
+ * Response may say; `assurance` undefined when no level of ours meets the request (the answer is
+ * then NoAuthnContext, at the ACS, as the request itself checked out).
+ */
 export type CheckAuthnRequestResult =
-  | { ok: true; acs: string; level: Level }
+  | { ok: true; acs: string; assurance: AssuranceRequest | undefined }
   | { ok: false; reason: AuthnRequestFailure };
 
 /**
  * Checks a request against its SP's registration: the SP is known, the ACS is one of its
- * metadata's HTTP-POST endpoints, IssueInstant is within the skew, and the requested
- * authentication context is one we can meet. Never trusts the request's ACS URL before it matched.
+ * metadata's HTTP-POST endpoints, IssueInstant is within the skew. Never trusts the request's
+ * ACS URL before it matched.
  */
 export function checkAuthnRequest(options: CheckAuthnRequestOptions): CheckAuthnRequestResult {
   const { request, sp, now, skewSeconds } = options;
   if (!sp) return { ok: false, reason: 'unknown-sp' };
-  const issued = Date.parse(request.IssueInstant);
-  // xs:dateTime in UTC (SAML core §1.3.3); Date.parse accepts more, so the shape is checked too.
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(request.IssueInstant) || Number.isNaN(issued)) return { ok: false, reason: 'issue-instant' };
-  if (Math.abs(now - issued) > skewSeconds * 1000) return { ok: false, reason: 'stale' };
+  const instant = checkIssueInstant({ IssueInstant: request.IssueInstant, now, skewSeconds });
+  if (instant) return { ok: false, reason: instant };
   if (request.ProtocolBinding !== undefined && request.ProtocolBinding !== HTTP_POST) return { ok: false, reason: 'binding-unsupported' };
   const acs = assertionConsumerService(request, sp.metadata.assertionConsumerServices);
   if (!acs) return { ok: false, reason: 'acs-not-registered' };
-  const requested = requestedLevel(request.RequestedAuthnContext);
-  if (requested === null) return { ok: false, reason: 'authn-context-unsupported' };
-  return { ok: true, acs: acs.location, level: higherLevel(sp.level, requested ?? 'low') };
+  return { ok: true, acs: acs.location, assurance: assuranceRequest(request.RequestedAuthnContext, sp.level) };
 }
 
 /**
@@ -133,16 +126,41 @@ function assertionConsumerService(request: AuthnRequest, endpoints: readonly SpI
   return post.find((endpoint) => endpoint.isDefault) ?? post[0];
 }
 
+/** What the login must reach, and what its Response may state. */
+export interface AssuranceRequest {
+  /** The lowest level the login must reach. */
+  level: Level;
+  /** The levels the Response may state, lowest first; it states the highest one the login reached. */
+  statable: Level[];
+}
+
 /**
- * The level RequestedAuthnContext asks for (SAML core §3.3.2.2.1): with `minimum` or `exact`,
- * the lowest NSIS level it names is enough (each listed ref is acceptable). Undefined when it
- * names no NSIS level: refs of other schemes (a library's default PasswordProtectedTransport,
- * say) are left to the SP's registered level. Null when it compares NSIS levels otherwise
- * (`better`, `maximum`), which we do not promise.
+ * What RequestedAuthnContext (SAML core §3.3.2.2.1) and the SP's registered minimum allow,
+ * among the NSIS levels it names: `exact`, one of them; `minimum`, one at least as strong as
+ * the weakest; `better`, one stronger than the strongest; `maximum`, one no stronger than the
+ * strongest. Refs of other schemes (a library's default PasswordProtectedTransport, say) name
+ * no level, and leave the SP's minimum. Undefined when no level of ours fits.
  */
-export function requestedLevel(context: AuthnRequest['RequestedAuthnContext']): Level | undefined | null {
-  const levels = (context?.AuthnContextClassRef ?? []).map(levelOfAcr).filter((level): level is Level => level !== undefined);
-  if (!context || !levels.length) return undefined;
-  if (context.Comparison !== 'minimum' && context.Comparison !== 'exact') return null;
-  return levels.reduce(lowerLevel);
+export function assuranceRequest(context: AuthnRequest['RequestedAuthnContext'], spMinimum: Level): AssuranceRequest | undefined {
+  const atLeastMinimum = LEVELS.filter((level) => satisfiesLevel(level, spMinimum));
+  const named = LEVELS.filter((level) => context?.AuthnContextClassRef.some((ref) => levelOfAcr(ref) === level));
+  const weakest = named[0];
+  const strongest = named.at(-1);
+  const statable = !context || !weakest || !strongest
+    ? atLeastMinimum
+    : atLeastMinimum.filter((level) => {
+      switch (context.Comparison) {
+        case 'exact': return named.includes(level);
+        case 'minimum': return satisfiesLevel(level, weakest);
+        case 'better': return !satisfiesLevel(strongest, level);
+        case 'maximum': return satisfiesLevel(strongest, level);
+      }
+    });
+  const [level] = statable;
+  return level && { level, statable };
+}
+
+/** The level a Response states: the highest it may state that the login reached. */
+export function statedLevel(reached: Level, statable: readonly Level[]): Level | undefined {
+  return statable.filter((level) => satisfiesLevel(reached, level)).at(-1);
 }

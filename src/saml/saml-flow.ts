@@ -13,27 +13,34 @@ import type { FactorLifetimes } from '../auth/step-up.ts';
 import { requestState } from '../http/context.ts';
 import { IdpError } from '../http/errors.ts';
 import type { Renderer } from '../http/render.ts';
-import type { Flow, FlowFailure, FlowProtocol, LoginResult } from '../interactions/flow.ts';
+import type { Flow, FlowFailure, FlowProtocol } from '../interactions/flow.ts';
 import type { AuditLog } from '../store/audit.ts';
 import type { ServiceProviderRecord, ServiceProviderRepository, SpNameIdFormat } from '../store/service-providers.ts';
 import type { ShortLivedStore } from '../store/short-lived/types.ts';
 import type { SigningKey } from '../store/signing-keys.ts';
 import type { User, UserRepository } from '../store/users.ts';
 import type { createAssertionEncryption } from './assertion-encryption.ts';
+import { statedLevel, type AssuranceRequest } from './authn-request.ts';
 import { OIOSAML_ATTRIBUTES } from './attributes.ts';
 import { NAMEID_FORMATS, samlSigningKeys } from './idp-metadata.ts';
 import { buildErrorResponse, buildSuccessResponse, STATUS } from './response.ts';
 
-/** A checked AuthnRequest waiting for its login: what the Response needs, and what the login must reach. */
-export interface PendingSamlRequest {
+/** Where a Response goes: the SP, its checked ACS URL, and what it answers. */
+export interface ResponseTarget {
   /** The AuthnRequest's ID (the Response's InResponseTo). */
   requestId: string;
   spEntityId: string;
   /** The ACS URL, matched against the SP's metadata. */
   acs: string;
   RelayState: string | undefined;
-  level: Level;
+}
+
+/** A checked AuthnRequest waiting for its login: where the Response goes, and what the login must reach. */
+export interface PendingSamlRequest extends ResponseTarget {
+  assurance: AssuranceRequest;
   forceLogin: boolean;
+  /** IsPassive: answer NoPassive rather than show a page. */
+  passive: boolean;
 }
 
 /** Options of {@link createSamlFlowProtocol}. */
@@ -63,17 +70,21 @@ export interface SamlFlowOptions {
 export interface SamlFlowProtocol extends FlowProtocol {
   /** Stores `pending` under a new uid and returns the uid for `/interaction/:uid`. */
   start(pending: PendingSamlRequest): Promise<string>;
+  /** Answers at the ACS at once with a Responder `status`, no login (a request no level of ours meets). */
+  refuse(ctx: Context, target: ResponseTarget, status: string): Promise<void>;
 }
 
 const key = (uid: string) => `saml:flow:${uid}`;
 
 /**
  * How a flow that fails reaches the SP: the user's cancelling is `AuthnFailed`; a user without
- * the second factor the level needs is `NoAuthnContext` (SAML core §3.2.2.2).
+ * the second factor the level needs is `NoAuthnContext`; a passive request that needs the user
+ * is `NoPassive` (SAML core §3.2.2.2).
  */
 const SAML_FAILURES: Record<FlowFailure, string> = {
   cancelled: STATUS.authnFailed,
   no_factor: STATUS.noAuthnContext,
+  passive: STATUS.noPassive,
 };
 
 export function createSamlFlowProtocol(options: SamlFlowOptions): SamlFlowProtocol {
@@ -91,19 +102,33 @@ export function createSamlFlowProtocol(options: SamlFlowOptions): SamlFlowProtoc
     return pending && sp ? { pending, sp } : undefined;
   }
 
-  /** The HTTP-POST binding's page (SAML Bindings §3.5.4), once: the pending request ends here. */
-  async function postToAcs(ctx: Context, flow: Flow, pending: PendingSamlRequest, response: string) {
-    await store.delete(key(flow.uid));
-    requestState(ctx).formTargets = [new URL(pending.acs).origin];
+  /** The HTTP-POST binding's page (SAML Bindings §3.5.4). */
+  function postToAcs(ctx: Context, target: ResponseTarget, response: string) {
+    requestState(ctx).formTargets = [new URL(target.acs).origin];
     render(ctx, 'saml-post', {
-      action: pending.acs,
+      action: target.acs,
       SAMLResponse: Buffer.from(response, 'utf8').toString('base64'),
-      RelayState: pending.RelayState,
+      RelayState: target.RelayState,
     });
   }
 
   async function currentKey() {
     return samlSigningKeys(await options.keys()).current;
+  }
+
+  /** A signed Responder Response with the second-level `status`, posted to the ACS. */
+  async function postError(ctx: Context, target: ResponseTarget, status: string) {
+    const response = buildErrorResponse({
+      issuer: options.entityId,
+      audience: target.spEntityId,
+      destination: target.acs,
+      inResponseTo: target.requestId,
+      status,
+      key: await currentKey(),
+      now: options.now(),
+    });
+    await options.audit.record({ type: 'saml.error_response_sent', actor: 'anonymous', clientId: target.spEntityId, ip: ctx.ip, details: { status, requestId: requestState(ctx).requestId } });
+    postToAcs(ctx, target, response);
   }
 
   return {
@@ -126,7 +151,8 @@ export function createSamlFlowProtocol(options: SamlFlowOptions): SamlFlowProtoc
         clientName: new URL(pending.acs).host,
         returnOrigin: new URL(pending.acs).origin,
         needsLogin: true,
-        requirements: { level: pending.level, lifetimes: options.lifetimes, maxAge: undefined, forceLogin: pending.forceLogin },
+        passive: pending.passive,
+        requirements: { level: pending.assurance.level, lifetimes: options.lifetimes, maxAge: undefined, forceLogin: pending.forceLogin },
       } satisfies Flow;
     },
 
@@ -135,7 +161,13 @@ export function createSamlFlowProtocol(options: SamlFlowOptions): SamlFlowProtoc
       const user = await options.users.findById(result.authentication.accountId);
       if (!loaded || !user) throw new IdpError('interaction_expired');
       const { pending, sp } = loaded;
-      const now = options.now();
+      await store.delete(key(flow.uid));
+      const level = statedLevel(result.level, pending.assurance.statable);
+      const nameId = nameIdFor({ format: sp.nameIdFormat, user, spEntityId: sp.entityId, key: options.nameIdKey });
+      // The login reached what was asked, so a level always fits; a user without an email for
+      // an SP that names people by email is the IdP declining to answer (core §3.2.2.2).
+      if (!level) return postError(ctx, pending, STATUS.noAuthnContext);
+      if (!nameId) return postError(ctx, pending, STATUS.requestDenied);
       const [encryptionCertificate] = sp.metadata.encryptionCertificates;
       const recipient = encryptionCertificate && { entityId: sp.entityId, certificate: encryptionCertificate, encryptionMethods: sp.metadata.encryptionMethods };
       const response = await buildSuccessResponse({
@@ -143,17 +175,17 @@ export function createSamlFlowProtocol(options: SamlFlowOptions): SamlFlowProtoc
         audience: sp.entityId,
         destination: pending.acs,
         inResponseTo: pending.requestId,
-        nameId: nameIdFor({ format: sp.nameIdFormat, user, spEntityId: sp.entityId, key: options.nameIdKey }),
-        authnContextClassRef: ACR_VALUES[result.level],
+        nameId,
+        authnContextClassRef: ACR_VALUES[level],
         authnInstant: result.authTime,
-        attributes: attributesFor(sp, user, result),
+        attributes: attributesFor(sp, user, level),
         key: await currentKey(),
         signResponse: sp.signResponse,
         encrypt: recipient ? (xml) => options.encryptAssertion(xml, recipient) : undefined,
-        now,
+        now: options.now(),
       });
-      await options.audit.record({ type: 'saml.response_sent', actor: `user:${user.id}`, userId: user.id, clientId: sp.entityId, ip: ctx.ip, details: { level: result.level, requestId: requestState(ctx).requestId } });
-      await postToAcs(ctx, flow, pending, response);
+      await options.audit.record({ type: 'saml.response_sent', actor: `user:${user.id}`, userId: user.id, clientId: sp.entityId, ip: ctx.ip, details: { level, requestId: requestState(ctx).requestId } });
+      postToAcs(ctx, pending, response);
     },
 
     async proceed() {
@@ -164,44 +196,36 @@ export function createSamlFlowProtocol(options: SamlFlowOptions): SamlFlowProtoc
     async fail(ctx, flow, reason) {
       const loaded = await loadPending(flow.uid);
       if (!loaded) throw new IdpError('interaction_expired');
-      const { pending, sp } = loaded;
-      const response = buildErrorResponse({
-        issuer: options.entityId,
-        audience: sp.entityId,
-        destination: pending.acs,
-        inResponseTo: pending.requestId,
-        status: SAML_FAILURES[reason],
-        key: await currentKey(),
-        now: options.now(),
-      });
-      await postToAcs(ctx, flow, pending, response);
+      await store.delete(key(flow.uid));
+      await postError(ctx, loaded.pending, SAML_FAILURES[reason]);
     },
+
+    refuse: postError,
   };
 }
 
 /**
  * The NameID an SP gets (SAML core §8.3): persistent is an HMAC of the SP's entityID and the
  * user's id under a key of our own, so it is stable, opaque and different at every SP (§8.3.7);
- * transient is new each time; email is the user's address.
+ * transient is new each time; email is the user's address, undefined for a user without one.
  */
-export function nameIdFor(options: { format: SpNameIdFormat; user: Pick<User, 'id' | 'email'>; spEntityId: string; key: Buffer }): { format: string; value: string } {
+export function nameIdFor(options: { format: SpNameIdFormat; user: Pick<User, 'id' | 'email'>; spEntityId: string; key: Buffer }): { format: string; value: string } | undefined {
   const [persistent, transient, email] = NAMEID_FORMATS;
   switch (options.format) {
     case 'transient':
       return { format: transient, value: `_${randomBytes(20).toString('hex')}` };
     case 'email':
-      if (options.user.email) return { format: email, value: options.user.email };
-      throw new IdpError('server_error', { detail: `the SP ${options.spEntityId} wants email NameIDs and the user has no email` });
+      return options.user.email ? { format: email, value: options.user.email } : undefined;
     default:
       return { format: persistent, value: createHmac('sha256', options.key).update(`${options.spEntityId}\n${options.user.id}`).digest('base64url') };
   }
 }
 
 /** The SP's attributes, in its registered order, each with its value for this user; an empty value is left out. */
-function attributesFor(sp: ServiceProviderRecord, user: User, result: LoginResult): Array<[string, string[]]> {
+function attributesFor(sp: ServiceProviderRecord, user: User, level: Level): Array<[string, string[]]> {
   const values: Record<string, string | null> = {
     [OIOSAML_ATTRIBUTES.specVersion]: 'OIO-SAML-3.0',
-    [OIOSAML_ATTRIBUTES.loa]: ACR_VALUES[result.level],
+    [OIOSAML_ATTRIBUTES.loa]: ACR_VALUES[level],
     [OIOSAML_ATTRIBUTES.email]: user.email,
     [OIOSAML_ATTRIBUTES.fullName]: user.displayName,
     [OIOSAML_ATTRIBUTES.professionalUuid]: user.id,

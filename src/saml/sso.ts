@@ -19,6 +19,7 @@ import type { ShortLivedStore } from '../store/short-lived/types.ts';
 import { checkAuthnRequest, readAuthnRequest } from './authn-request.ts';
 import { decodePostRequest, decodeRedirectRequest, readRedirectQuery, verifyRedirectSignature, type DecodeResult } from './bindings.ts';
 import { verifyEnvelopedSignature } from './request-signature.ts';
+import { STATUS } from './response.ts';
 import type { SamlFlowProtocol } from './saml-flow.ts';
 import { parseSamlXml } from './xml-safety.ts';
 
@@ -101,7 +102,7 @@ export function createSsoEndpoint(options: SsoEndpointOptions): { redirect: Midd
     // Remembered for as long as IssueInstant keeps it acceptable (either side of our clock).
     const fresh = await store.setIfAbsent(`saml:request-id:${sp.entityId}:${request.ID}`, '1', (2 * skewSeconds + 1) * 1000);
     if (!fresh) throw new Refusal('replayed', sp.entityId);
-    return { request, sp, acs: checked.acs, level: checked.level };
+    return { request, sp, acs: checked.acs, assurance: checked.assurance };
   }
 
   /**
@@ -119,15 +120,10 @@ export function createSsoEndpoint(options: SsoEndpointOptions): { redirect: Midd
   async function startFlow(ctx: Context, receive: (ctx: Context) => ReceivedRequest) {
     try {
       const received = receive(ctx);
-      const { request, sp, acs, level } = await acceptRequest(received);
-      const uid = await flows.start({
-        requestId: request.ID,
-        spEntityId: sp.entityId,
-        acs,
-        RelayState: received.RelayState,
-        level,
-        forceLogin: request.ForceAuthn,
-      });
+      const { request, sp, acs, assurance } = await acceptRequest(received);
+      const target = { requestId: request.ID, spEntityId: sp.entityId, acs, RelayState: received.RelayState };
+      if (!assurance) return await flows.refuse(ctx, target, STATUS.noAuthnContext);
+      const uid = await flows.start({ ...target, assurance, forceLogin: request.ForceAuthn, passive: request.IsPassive });
       ctx.status = 303;
       ctx.redirect(`${options.basePath}/interaction/${uid}`);
     } catch (error) {

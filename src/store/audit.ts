@@ -19,6 +19,7 @@ export type AuditType =
   | 'sp.removed'
   | 'saml.request_refused'
   | 'saml.response_sent'
+  | 'saml.error_response_sent'
   | 'keys.rotated'
   | 'logout'
   | 'login.second_factor.succeeded'

@@ -8,6 +8,7 @@ import { deflateRawSync } from 'node:zlib';
 import { SAML, ValidateInResponseTo, type Profile, type SamlConfig } from '@node-saml/node-saml';
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { expect } from 'chai';
+import * as client from 'openid-client';
 
 import { ACR_VALUES } from '../../src/auth/levels.ts';
 import { DEFAULT_ATTRIBUTES, OIOSAML_ATTRIBUTES } from '../../src/saml/attributes.ts';
@@ -17,7 +18,7 @@ import { makeSpKeys, type SpKeys } from '../fixtures/saml/sp-keys.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { TestClock, codeAt, factorsOn, makeCodeViewer } from '../helpers/totp.ts';
-import { discover, logIn, registerClient } from '../oidc/login-flow.ts';
+import { authorizationRequest, discover, logIn, REDIRECT_URI, registerClient } from '../oidc/login-flow.ts';
 
 const PASSWORD = 'Forår-i-Esbjerg-2026';
 const SP_ENTITY_ID = 'https://sp.example/saml';
@@ -147,9 +148,10 @@ describe('SAML SSO at /saml/sso, with @node-saml/node-saml as the SP', function 
     const user = await addUser(running.idp, { username, password: PASSWORD, name: 'Signe Holm', email: `${username}@viborg.dk` });
     const viewer = makeCodeViewer();
     await running.idp.storage.db.transaction((trx) => running.idp.storage.totpTokens.addToStock([viewer], trx));
-    const bound = await factorsOn(running.idp.storage, clock.now).bindCodeViewer({ userId: user.id, serial: viewer.serial, name: 'Kodeviser', code: codeAt(viewer, clock.step()), context: { actor: 'test' } });
+    // Bound with the previous step's code (inside the drift window), so the login's code is a
+    // later step, not a replay, and the IdP's clock stays near node-saml's wall clock.
+    const bound = await factorsOn(running.idp.storage, clock.now).bindCodeViewer({ userId: user.id, serial: viewer.serial, name: 'Kodeviser', code: codeAt(viewer, clock.step() - 1), context: { actor: 'test' } });
     expect(bound.ok).to.equal(true);
-    clock.advance(30);
     return { user, viewer };
   }
 
@@ -275,6 +277,103 @@ describe('SAML SSO at /saml/sso, with @node-saml/node-saml as the SP', function 
     }
   });
 
+  /** The second-level status of a Response posted as `fields`. */
+  const subStatus = (fields: { SAMLResponse: string }) =>
+    /<samlp:StatusCode Value="[^"]+"><samlp:StatusCode Value="([^"]+)"/.exec(Buffer.from(fields.SAMLResponse, 'base64').toString('utf8'))?.[1];
+
+  describe('answers at the ACS with the status the request earns', () => {
+    it('IsPassive: NoPassive when a login would be needed, the assertion when the session suffices', async () => {
+      await addUser(running.idp, { username: 'pia', password: PASSWORD });
+      const browser = new Browser();
+      const refused = await start(browser, sp({ passive: true }));
+      expect(refused.html).to.not.match(/autocomplete="current-password"/);
+      expect(subStatus(postedResponse(refused))).to.equal('urn:oasis:names:tc:SAML:2.0:status:NoPassive');
+
+      postedResponse(await submit(browser, await start(browser, sp()), { username: 'pia', password: PASSWORD }));
+      const saml = sp({ passive: true });
+      const profile = (await saml.validatePostResponseAsync(postedResponse(await start(browser, saml)))).profile as Profile;
+      expect(classRef(profile)).to.equal(ACR_VALUES.low);
+    });
+
+    it('IsPassive at Substantial over a password-only session: NoPassive, no code page', async () => {
+      const { user } = await userWithCodeViewer('palle');
+      const browser = new Browser();
+      postedResponse(await submit(browser, await start(browser, sp()), { username: user.username, password: PASSWORD }));
+      const page = await start(browser, sp({ passive: true, authnContext: [ACR_VALUES.substantial] }));
+      expect(subStatus(postedResponse(page))).to.equal('urn:oasis:names:tc:SAML:2.0:status:NoPassive');
+    });
+
+    it('better than Substantial: NoAuthnContext at once, without a page; the refusal is audited', async () => {
+      const page = await start(new Browser(), sp({ authnContext: [ACR_VALUES.substantial], racComparison: 'better' }));
+      expect(subStatus(postedResponse(page))).to.equal('urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext');
+      const [event] = await running.idp.storage.audit.list({ type: 'saml.error_response_sent' });
+      expect(event?.details).to.include({ status: 'urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext' });
+    });
+
+    it('exact Low over a Substantial session: says Low, the one level the SP accepts', async () => {
+      const { user, viewer } = await userWithCodeViewer('esther');
+      const browser = new Browser();
+      const login = await start(browser, sp({ authnContext: [ACR_VALUES.substantial] }));
+      const codePage = await submit(browser, login, { username: user.username, password: PASSWORD });
+      postedResponse(await submit(browser, codePage, { code: codeAt(viewer, clock.step()) }));
+      const saml = sp({ authnContext: [ACR_VALUES.low], racComparison: 'exact' });
+      const profile = (await saml.validatePostResponseAsync(postedResponse(await start(browser, saml)))).profile as Profile;
+      expect(classRef(profile)).to.equal(ACR_VALUES.low);
+      expect(profile[OIOSAML_ATTRIBUTES.loa]).to.equal(ACR_VALUES.low);
+    });
+
+    it('an email NameID for a user without an email: RequestDenied, not a server error', async () => {
+      const host = 'email-sp.example';
+      const saml = spAt(host, { identifierFormat: 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress' });
+      await register(saml, { nameIdFormat: 'email' });
+      await addUser(running.idp, { username: 'uden-mail', password: PASSWORD });
+      const browser = new Browser();
+      const page = await submit(browser, await start(browser, saml), { username: 'uden-mail', password: PASSWORD });
+      expect(subStatus(postedResponse(page, `https://${host}/saml/acs`))).to.equal('urn:oasis:names:tc:SAML:2.0:status:RequestDenied');
+    });
+  });
+
+  describe('one SSO session for both protocols', () => {
+    it('SAML at Low, then SAML at Substantial: only the code is asked', async () => {
+      const { user, viewer } = await userWithCodeViewer('lene');
+      const browser = new Browser();
+      postedResponse(await submit(browser, await start(browser, sp()), { username: user.username, password: PASSWORD }));
+      const saml = sp({ authnContext: [ACR_VALUES.substantial] });
+      const codePage = await start(browser, saml);
+      expect(codePage.html).to.not.match(/autocomplete="current-password"/);
+      expect(codePage.html).to.match(/autocomplete="one-time-code"/);
+      const done = await submit(browser, codePage, { code: codeAt(viewer, clock.step()) });
+      expect(classRef((await saml.validatePostResponseAsync(postedResponse(done))).profile as Profile)).to.equal(ACR_VALUES.substantial);
+    });
+
+    it('SAML at Substantial, then OIDC at Substantial: no page at all, and the ID token says Substantial', async () => {
+      const { user, viewer } = await userWithCodeViewer('mads');
+      const browser = new Browser();
+      const codePage = await submit(browser, await start(browser, sp({ authnContext: [ACR_VALUES.substantial] })), { username: user.username, password: PASSWORD });
+      postedResponse(await submit(browser, codePage, { code: codeAt(viewer, clock.step()) }));
+
+      await registerClient(running.idp, 'after-saml-rp');
+      const config = await discover(running.issuer, 'after-saml-rp');
+      const request = await authorizationRequest(config, { acr_values: ACR_VALUES.substantial });
+      const { url: callback } = await browser.follow(request.url, { stopAt: REDIRECT_URI });
+      expect(callback).to.match(/^http:\/\/127\.0\.0\.1:9\/cb\?code=/);
+      const tokens = await client.authorizationCodeGrant(config, new URL(callback), { pkceCodeVerifier: request.codeVerifier, expectedState: request.state });
+      expect(tokens.claims()?.acr).to.equal(ACR_VALUES.substantial);
+    });
+
+    it('OIDC at Low, then SAML at Substantial: only the code is asked', async () => {
+      const { user, viewer } = await userWithCodeViewer('nora');
+      await registerClient(running.idp, 'before-saml-rp');
+      const browser = new Browser();
+      await logIn(await discover(running.issuer, 'before-saml-rp'), browser, { username: user.username, password: PASSWORD });
+      const saml = sp({ authnContext: [ACR_VALUES.substantial] });
+      const codePage = await start(browser, saml);
+      expect(codePage.html).to.not.match(/autocomplete="current-password"/);
+      const done = await submit(browser, codePage, { code: codeAt(viewer, clock.step()) });
+      expect(classRef((await saml.validatePostResponseAsync(postedResponse(done))).profile as Profile)).to.equal(ACR_VALUES.substantial);
+    });
+  });
+
   describe('an SP whose metadata has an encryption certificate', () => {
     /** Logs `username` in at an SP that decrypts with its own key; the Response as posted, and what node-saml made of it. */
     async function logInEncrypted(host: string, username: string, options: Partial<NewServiceProvider>, edit?: (xml: string) => string) {
@@ -390,6 +489,21 @@ describe('SAML SSO at /saml/sso, with @node-saml/node-saml as the SP', function 
 
     it('a DOCTYPE', async () => {
       await expectRefused(redirectFor(authnRequest({ prolog: '<!DOCTYPE x [<!ENTITY e "boom">]>' })), 'xml-doctype');
+    });
+
+    it('a deflate bomb: 8 MiB of XML in a few KiB of query, stopped at 64 KiB', async () => {
+      const bomb = deflateRawSync(Buffer.from(authnRequest({ prolog: `<?xml version="1.0"?>${' '.repeat(8 * 1024 * 1024)}` })));
+      expect(bomb.length).to.be.lessThan(12 * 1024);
+      await expectRefused(`${running.url}/saml/sso?SAMLRequest=${encodeURIComponent(bomb.toString('base64'))}`, 'decode-too-large');
+    });
+
+    it('an oversized POST request, audited when it fits the form limit and refused by size beyond it', async () => {
+      const oversized = authnRequest({ prolog: `<?xml version="1.0"?>${' '.repeat(65 * 1024)}` });
+      await expectRefused({ post: Buffer.from(oversized).toString('base64') }, 'decode-too-large');
+      const huge = Buffer.from(' '.repeat(200 * 1024)).toString('base64');
+      const response = await new Browser().fetch(`${running.url}/saml/sso`, { method: 'POST', body: new URLSearchParams({ SAMLRequest: huge }), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(response.status).to.equal(413);
+      expect(response.headers.get('location')).to.equal(null);
     });
 
     it('garbage base64', async () => {
