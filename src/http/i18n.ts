@@ -46,6 +46,29 @@ const da = {
   'factor.kind.authenticator': 'Authenticator-app',
   'factor.kind.desktop': 'Computer',
   'factor.kind.app': 'Telefon-app',
+  'history.title': 'Din historik',
+  'history.link': 'Se din historik',
+  'history.intro': 'De seneste 50 logins og ændringer af dine enheder. Ser du noget, du ikke selv har gjort, så skift din adgangskode og kontakt IT-supporten.',
+  'history.none': 'Der er ingen hændelser endnu.',
+  'history.when': 'Tidspunkt',
+  'history.from': 'Fra',
+  'history.system': 'System',
+  'history.device': 'Enhed',
+  'history.back': 'Tilbage til dine enheder',
+  'history.login': 'Login med adgangskode',
+  'history.loginFailed': 'Forkert adgangskode',
+  'history.secondFactor': 'Login med enhed',
+  'history.secondFactorFailed': 'Login med enhed mislykkedes',
+  'history.challengeApproved': 'Login godkendt på enhed',
+  'history.challengeRejected': 'Login afvist på enhed',
+  'history.factorLocked': 'Enhed spærret efter forkerte forsøg',
+  'history.deviceAdded': 'Enhed tilføjet',
+  'history.deviceRemoved': 'Enhed slettet',
+  'history.defaultSet': 'Standardenhed valgt',
+  'history.accessPass': 'Midlertidig adgangskode brugt',
+  'history.userLocked': 'Konto spærret',
+  'history.userUnlocked': 'Konto genåbnet',
+  'history.passwordSet': 'Adgangskode ændret',
   'factor.lastUsed': 'Sidst brugt',
   'factor.locked': 'Spærret',
   'factor.default': 'Standard',
@@ -165,6 +188,29 @@ const en: Record<MessageKey, string> = {
   'factor.kind.authenticator': 'Authenticator app',
   'factor.kind.desktop': 'Computer',
   'factor.kind.app': 'Phone app',
+  'history.title': 'Your history',
+  'history.link': 'See your history',
+  'history.intro': 'Your last 50 logins and changes to your devices. If you see something you did not do yourself, change your password and contact IT support.',
+  'history.none': 'There are no events yet.',
+  'history.when': 'When',
+  'history.from': 'From',
+  'history.system': 'System',
+  'history.device': 'Device',
+  'history.back': 'Back to your devices',
+  'history.login': 'Login with password',
+  'history.loginFailed': 'Wrong password',
+  'history.secondFactor': 'Login with device',
+  'history.secondFactorFailed': 'Login with device failed',
+  'history.challengeApproved': 'Login approved on device',
+  'history.challengeRejected': 'Login rejected on device',
+  'history.factorLocked': 'Device locked after wrong attempts',
+  'history.deviceAdded': 'Device added',
+  'history.deviceRemoved': 'Device deleted',
+  'history.defaultSet': 'Default device chosen',
+  'history.accessPass': 'Temporary access pass used',
+  'history.userLocked': 'Account locked',
+  'history.userUnlocked': 'Account reopened',
+  'history.passwordSet': 'Password changed',
   'factor.lastUsed': 'Last used',
   'factor.locked': 'Locked',
   'factor.default': 'Default',
@@ -252,9 +298,19 @@ export function translate(language: Language, key: MessageKey, values: Record<st
   return (MESSAGES[language][key] ?? key).replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
 }
 
+/** Whether `key` is a message of ours (for keys made from data, such as a factor kind's name). */
+export function isMessageKey(key: string): key is MessageKey {
+  return Object.hasOwn(da, key);
+}
+
 /** A time of day as employees read a clock in Denmark (`14:05`), whatever the server's zone. */
 export function clockTime(language: Language, date: Date): string {
   return date.toLocaleTimeString(language === 'da' ? 'da-DK' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Europe/Copenhagen' });
+}
+
+/** A date and time in Danish time, e.g. `25.11.2026, 14.05` or `25/11/2026, 14:05`. */
+export function dateTime(language: Language, date: Date): string {
+  return date.toLocaleString(language === 'da' ? 'da-DK' : 'en-GB', { dateStyle: 'short', timeStyle: 'short', timeZone: 'Europe/Copenhagen' });
 }
 
 /**

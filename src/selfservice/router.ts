@@ -18,6 +18,7 @@ import { createOwnClient } from '../http/own-client.ts';
 import type { Renderer } from '../http/render.ts';
 import type { AuditLog } from '../store/audit.ts';
 import type { User, UserRepository } from '../store/users.ts';
+import { historyPage } from './history.ts';
 import { bindRefusal, confirmRefusal } from './messages.ts';
 import type { PortalSession, PortalSessions } from './sessions.ts';
 
@@ -277,6 +278,7 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
   }
 
   router.get('/', loadSession, showPortal);
+  router.get('/history', loadSession, historyPage({ render: deps.render, audit: deps.audit, factors: deps.factors, who: portal }));
   router.get('/login', beginLogin);
   router.get('/callback', finishLogin);
   router.post('/logout', forms, loadSession, checkForm, logout);

@@ -87,7 +87,7 @@ export interface StoredAuditEvent extends AuditEvent {
 export interface AuditLog {
   record(event: AuditEvent, trx?: Knex.Transaction): Promise<void>;
   /** The newest events first, optionally of one user or type. */
-  list(filter?: { userId?: string; type?: AuditType; limit?: number }): Promise<StoredAuditEvent[]>;
+  list(filter?: { userId?: string; type?: AuditType; types?: readonly AuditType[]; limit?: number }): Promise<StoredAuditEvent[]>;
 }
 
 /** An {@link AuditLog} on the append-only `audit_events` table. */
@@ -109,6 +109,7 @@ export function createAuditLog(db: Knex): AuditLog {
       const query = db('audit_events').orderBy('id', 'desc').limit(filter.limit ?? 100);
       if (filter.userId) query.where({ user_id: filter.userId });
       if (filter.type) query.where({ type: filter.type });
+      if (filter.types) query.whereIn('type', filter.types);
       const rows = (await query) as Array<Record<string, unknown>>;
       return rows.map((row) => ({
         id: Number(row.id),

@@ -1,0 +1,85 @@
+import { expect } from 'chai';
+
+import { HISTORY_LIMIT } from '../../src/selfservice/history.ts';
+import { Browser, readForm } from '../helpers/browser.ts';
+import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
+import { TestClock, codeAt, factorsOn, makeCodeViewer } from '../helpers/totp.ts';
+
+const PASSWORD = 'Sne-over-Silkeborg-2026';
+
+/** Issue "Step 6": the employee's own history, from the audit log, in self-service. */
+describe('self-service: your history', function () {
+  let backing: Backing;
+  let running: RunningIdp;
+  const clock = new TestClock(Date.now());
+
+  before(async () => {
+    backing = await createBacking();
+    running = await startIdp(backing, { now: clock.now });
+  });
+  after(async () => {
+    await running?.stop();
+    await backing?.cleanup();
+  });
+
+  async function employeeWithViewer(username: string, name: string) {
+    const user = await addUser(running.idp, { username, password: PASSWORD });
+    const viewer = makeCodeViewer();
+    await running.idp.storage.db.transaction((trx) => running.idp.storage.totpTokens.addToStock([viewer], trx));
+    const bound = await factorsOn(running.idp.storage, clock.now).bindCodeViewer({ userId: user.id, serial: viewer.serial, name, code: codeAt(viewer, clock.step() - 1), context: { actor: 'cli' } });
+    if (!bound.ok) throw new Error(`binding failed: ${bound.reason}`);
+    return { user, viewer };
+  }
+
+  /** Password (wrong first, when asked), then the code: the portal's page. */
+  async function logIn(browser: Browser, username: string, viewer: Parameters<typeof codeAt>[0], { wrongFirst = false } = {}) {
+    const start = await browser.follow(`${running.url}/selfservice`);
+    let page = { html: await start.response.text(), url: start.url };
+    if (wrongFirst) {
+      const form = readForm(page.html, page.url);
+      const again = await browser.submit(form.action, { ...form.fields, username, password: 'forkert-forkert' });
+      page = { html: await again.response.text(), url: again.url };
+    }
+    const login = readForm(page.html, page.url);
+    const codeStep = await browser.submit(login.action, { ...login.fields, username, password: PASSWORD });
+    const form = readForm(await codeStep.response.text(), codeStep.url);
+    await browser.submit(form.action, { ...form.fields, code: codeAt(viewer, clock.step()) });
+  }
+
+  it('lists the wrong password, the login and the device added, with the device\'s name and where from; no one else\'s', async () => {
+    const { viewer } = await employeeWithViewer('hanne', 'Kodeviser på kontoret');
+    const other = await employeeWithViewer('otto', 'Ottos kodeviser');
+    await logIn(new Browser(), 'otto', other.viewer);
+
+    const browser = new Browser();
+    await logIn(browser, 'hanne', viewer, { wrongFirst: true });
+    const portal = await (await browser.follow(`${running.url}/selfservice`)).response.text();
+    expect(portal).to.include('href="/selfservice/history"');
+    const { response } = await browser.follow(`${running.url}/selfservice/history`);
+    const html = await response.text();
+    expect(response.status).to.equal(200);
+    const whats = [...html.matchAll(/<p class="history-what"><strong>([^<]+)<\/strong>/g)].map((match) => match[1]);
+    expect(whats).to.deep.equal(['Login med enhed', 'Login med adgangskode', 'Forkert adgangskode', 'Enhed tilføjet']);
+    expect(html).to.include('Kodeviser på kontoret').and.include('127.0.0.1').and.include('stepup-selfservice');
+    expect(html).to.not.include('Ottos kodeviser');
+  });
+
+  it('shows the last 50 only', async () => {
+    const { user, viewer } = await employeeWithViewer('bente', 'Kodeviser');
+    for (let i = 0; i < HISTORY_LIMIT + 5; i += 1) {
+      await running.idp.storage.audit.record({ type: 'login.password.failed', actor: 'anonymous', userId: user.id, ip: '192.0.2.7' });
+    }
+    const browser = new Browser();
+    await logIn(browser, 'bente', viewer);
+    const html = await (await browser.follow(`${running.url}/selfservice/history`)).response.text();
+    expect([...html.matchAll(/class="history-event"/g)]).to.have.length(HISTORY_LIMIT);
+  });
+
+  it('is not shown without a portal session', async () => {
+    const { response, url } = await new Browser().follow(`${running.url}/selfservice/history`);
+    const html = await response.text();
+    expect(html).to.not.include('history-event');
+    expect(html).to.match(/autocomplete="current-password"/);
+    expect(url).to.not.include('/selfservice/history');
+  });
+});
