@@ -1,16 +1,17 @@
 /**
- * Writing the SAML documents the IdP sends (its metadata, its Responses): escaping, ids, and the
- * one way they are signed. What we receive is read by `xml-safety.ts` and checked by
- * `request-signature.ts`; this is the other direction.
+ * Writing the SAML documents the IdP sends (its metadata, its Responses, its LogoutResponses):
+ * escaping, ids, and the ways they are signed: an enveloped XML signature, or the HTTP-Redirect
+ * binding's signature over the query. What we receive is read by `xml-safety.ts` and checked by
+ * `request-signature.ts` and `bindings.ts`; this is the other direction.
  */
-import { createPrivateKey, randomBytes } from 'node:crypto';
+import { createPrivateKey, sign, randomBytes } from 'node:crypto';
 
 import { SignedXml } from 'xml-crypto';
 
 import type { SigningKey } from '../store/signing-keys.ts';
 
 /** Signature algorithms (RFC 6931 §2.3.2, §2.1.3; exclusive c14n, W3C xml-exc-c14n). */
-const ALGORITHMS = {
+export const ALGORITHMS = {
   rsaSha256: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
   sha256: 'http://www.w3.org/2001/04/xmlenc#sha256',
   exclusiveC14n: 'http://www.w3.org/2001/10/xml-exc-c14n#',
@@ -39,7 +40,7 @@ export function signXml(options: { xml: string; key: SigningKey; xpath: string; 
   const { key } = options;
   if (!key.certificatePem) throw new Error(`signing key ${key.kid} has no certificate: SAML cannot sign with it`);
   const signer = new SignedXml({
-    privateKey: createPrivateKey({ key: key.privateJwk, format: 'jwk' }).export({ type: 'pkcs8', format: 'pem' }),
+    privateKey: privateKeyOf(key).export({ type: 'pkcs8', format: 'pem' }),
     publicCert: key.certificatePem,
     signatureAlgorithm: ALGORITHMS.rsaSha256,
     canonicalizationAlgorithm: ALGORITHMS.exclusiveC14n,
@@ -59,3 +60,15 @@ export function signAfterIssuer(xml: string, key: SigningKey, localName: string,
   const issuer = `${element}/*[local-name(.)='Issuer' and namespace-uri(.)='urn:oasis:names:tc:SAML:2.0:assertion']`;
   return signXml({ xml, key, xpath: element, location: { reference: issuer, action: 'after' } });
 }
+
+/**
+ * The HTTP-Redirect binding's signature (SAML Bindings §3.4.4.1): RSA-SHA256 (`SigAlg`
+ * {@link ALGORITHMS.rsaSha256}) over the query's octets `SAMLResponse=…&RelayState=…&SigAlg=…`
+ * exactly as sent, base64. The current RS256 key signs, as it signs our XML.
+ */
+export function signRedirectQuery(signedOctets: string, key: SigningKey): string {
+  if (key.alg !== 'RS256') throw new Error(`signing key ${key.kid} is not an RSA key: it cannot make an RSA-SHA256 signature`);
+  return sign('sha256', Buffer.from(signedOctets, 'utf8'), privateKeyOf(key)).toString('base64');
+}
+
+const privateKeyOf = (key: SigningKey) => createPrivateKey({ key: key.privateJwk, format: 'jwk' });
