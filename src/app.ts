@@ -308,6 +308,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     csrf,
     factors,
     totp,
+    devices: deviceService,
     users: storage.users,
     sessions: createPortalSessions({ store: storage.shortLived, limits: SELFSERVICE_SESSION_LIMITS, now }),
     accessPasses,

@@ -8,6 +8,7 @@ import { decideFactorChange, type FactorChangeAuthority } from '../auth/factor-c
 import { ACR_VALUES, levelOfAcr } from '../auth/levels.ts';
 import type { FirstFactorEnrolment } from '../config/index.ts';
 import type { ActContext, FactorRegistry } from '../factors/factor.ts';
+import type { DeviceService } from '../devices/service.ts';
 import type { AuthenticatorEnrolment, TotpFactors } from '../factors/totp-factors.ts';
 import { requestState } from '../http/context.ts';
 import type { Csrf } from '../http/csrf.ts';
@@ -19,6 +20,7 @@ import type { Renderer } from '../http/render.ts';
 import type { AuditLog } from '../store/audit.ts';
 import type { User, UserRepository } from '../store/users.ts';
 import { historyPage } from './history.ts';
+import { pairingPages } from './pairing.ts';
 import { bindRefusal, confirmRefusal } from './messages.ts';
 import type { PortalSession, PortalSessions } from './sessions.ts';
 
@@ -60,6 +62,8 @@ export interface SelfServiceDeps {
   factors: FactorRegistry;
   /** Binding code viewers and enrolling authenticator apps. */
   totp: TotpFactors;
+  /** Pairing codes for computers and phones. */
+  devices: Pick<DeviceService, 'issuePairingCode'>;
   users: UserRepository;
   sessions: PortalSessions;
   accessPasses: AccessPasses;
@@ -145,11 +149,16 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
 
   /** After a device was added: a first one is evidence of how it was allowed. */
   async function added(ctx: Context, factorId: string) {
+    await noteFirstEnrolment(ctx, { factorId });
+    seeOther(ctx, `${home}?added=1`);
+  }
+
+  /** Audits what let an employee without a second factor add their first (an access pass, say). */
+  async function noteFirstEnrolment(ctx: Context, details: Record<string, unknown>) {
     const { user, authority } = portal(ctx);
     if (authority && authority !== 'second-factor') {
-      await deps.audit.record({ type: 'factor.first_enrolled', ...acting(ctx), userId: user.id, details: { factorId, allowedBy: authority } });
+      await deps.audit.record({ type: 'factor.first_enrolled', ...acting(ctx), userId: user.id, details: { ...details, allowedBy: authority } });
     }
-    seeOther(ctx, `${home}?added=1`);
   }
 
   async function showPortal(ctx: Context) {
@@ -279,6 +288,9 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
 
   router.get('/', loadSession, showPortal);
   router.get('/history', loadSession, historyPage({ render: deps.render, audit: deps.audit, factors: deps.factors, who: portal }));
+  const pairing = pairingPages({ issuer: deps.issuer, devices: deps.devices, render: deps.render, who: portal, csrfToken, acting, noteFirstEnrolment });
+  router.get('/device/:kind', loadSession, mayChangeFactors, pairing.showPairing);
+  router.post('/device/:kind', forms, loadSession, checkForm, mayChangeFactors, pairing.issueCode);
   router.get('/login', beginLogin);
   router.get('/callback', finishLogin);
   router.post('/logout', forms, loadSession, checkForm, logout);

@@ -1,11 +1,10 @@
 import { expect } from 'chai';
 
 import { HISTORY_LIMIT } from '../../src/selfservice/history.ts';
-import { Browser, readForm } from '../helpers/browser.ts';
-import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
-import { TestClock, codeAt, factorsOn, makeCodeViewer } from '../helpers/totp.ts';
-
-const PASSWORD = 'Sne-over-Silkeborg-2026';
+import { Browser } from '../helpers/browser.ts';
+import { createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
+import { employeeWithViewer as employee, logInToPortal } from '../helpers/portal.ts';
+import { TestClock } from '../helpers/totp.ts';
 
 /** Issue "Step 6": the employee's own history, from the audit log, in self-service. */
 describe('self-service: your history', function () {
@@ -22,29 +21,9 @@ describe('self-service: your history', function () {
     await backing?.cleanup();
   });
 
-  async function employeeWithViewer(username: string, name: string) {
-    const user = await addUser(running.idp, { username, password: PASSWORD });
-    const viewer = makeCodeViewer();
-    await running.idp.storage.db.transaction((trx) => running.idp.storage.totpTokens.addToStock([viewer], trx));
-    const bound = await factorsOn(running.idp.storage, clock.now).bindCodeViewer({ userId: user.id, serial: viewer.serial, name, code: codeAt(viewer, clock.step() - 1), context: { actor: 'cli' } });
-    if (!bound.ok) throw new Error(`binding failed: ${bound.reason}`);
-    return { user, viewer };
-  }
-
-  /** Password (wrong first, when asked), then the code: the portal's page. */
-  async function logIn(browser: Browser, username: string, viewer: Parameters<typeof codeAt>[0], { wrongFirst = false } = {}) {
-    const start = await browser.follow(`${running.url}/selfservice`);
-    let page = { html: await start.response.text(), url: start.url };
-    if (wrongFirst) {
-      const form = readForm(page.html, page.url);
-      const again = await browser.submit(form.action, { ...form.fields, username, password: 'forkert-forkert' });
-      page = { html: await again.response.text(), url: again.url };
-    }
-    const login = readForm(page.html, page.url);
-    const codeStep = await browser.submit(login.action, { ...login.fields, username, password: PASSWORD });
-    const form = readForm(await codeStep.response.text(), codeStep.url);
-    await browser.submit(form.action, { ...form.fields, code: codeAt(viewer, clock.step()) });
-  }
+  const employeeWithViewer = (username: string, name: string) => employee(running, clock, username, name);
+  const logIn = (browser: Browser, username: string, viewer: Parameters<typeof logInToPortal>[4], options?: { wrongFirst?: boolean }) =>
+    logInToPortal(running, clock, browser, username, viewer, options);
 
   it('lists the wrong password, the login and the device added, with the device\'s name and where from; no one else\'s', async () => {
     const { viewer } = await employeeWithViewer('hanne', 'Kodeviser på kontoret');
