@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 
 import { createIdp, type Idp } from './app.ts';
 import { ConfigError, loadConfig } from './config/index.ts';
+import { SealedSecretError } from './crypto/secret-box.ts';
 import { seedDemo } from './demo/seed.ts';
 import { createLogPipe } from './http/log-pipe.ts';
 import { DataDirBusyError } from './store/embedded/data-dir-lock.ts';
@@ -56,6 +57,11 @@ async function main() {
     idp = await createIdp({ config, demo: embedded, logDestination: logPipe, ...(host && { database: host.database, shortLived: host.shortLived }) });
   } catch (error) {
     await host?.close();
+    if (error instanceof SealedSecretError) {
+      // The signing keys load first; the usual cause is a node started with a new SECRET_KEY.
+      console.error('stepup-idp: SECRET_KEY does not open the signing keys in the database: they were sealed with another SECRET_KEY. Start every node with the one they were made with.');
+      process.exit(1);
+    }
     throw error;
   }
   const { logger } = idp;

@@ -12,6 +12,17 @@ export interface SecretBox {
   open(sealed: string, context: string): Buffer;
 }
 
+/**
+ * A sealed secret did not open: it was sealed under another key (another `SECRET_KEY`), or it
+ * was altered. GCM cannot tell the two apart, and either way nothing in it can be used.
+ */
+export class SealedSecretError extends Error {
+  constructor() {
+    super('a sealed secret does not open with this key: it was sealed with another SECRET_KEY, or altered');
+    this.name = 'SealedSecretError';
+  }
+}
+
 /** A {@link SecretBox} with the given 32-byte key (derive it with `deriveKey(…, 'at-rest')`). */
 export function createSecretBox(key: Buffer): SecretBox {
   if (key.length !== 32) throw new TypeError('secret box key must be 32 bytes');
@@ -30,7 +41,12 @@ export function createSecretBox(key: Buffer): SecretBox {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
       decipher.setAAD(Buffer.from(context));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]);
+      const opened = decipher.update(Buffer.from(body, 'base64url'));
+      try {
+        return Buffer.concat([opened, decipher.final()]);
+      } catch {
+        throw new SealedSecretError();
+      }
     },
   };
 }

@@ -28,6 +28,25 @@ describe('standalone server', function () {
     expect(output().trim()).to.equal('stepup-idp: configuration error: PORT: must be a whole number, got "eighty"');
   });
 
+  it('stops with one clear line when SECRET_KEY is not the one that sealed the signing keys', async () => {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const env = { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: mkdtempSync(join(tmpdir(), 'stepup-srv-')), LOG_LEVEL: 'warn' };
+    const first = start({ ...env, SECRET_KEY: 'a'.repeat(32) + '-the-key-the-signing-keys-were-made-with' });
+    for (let i = 0; i < 200; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok) break;
+    }
+    first.child.kill('SIGTERM');
+    await once(first.child, 'exit');
+
+    const second = start({ ...env, SECRET_KEY: 'b'.repeat(32) + '-another-key-altogether' });
+    const [code] = await once(second.child, 'exit');
+    expect(code).to.equal(1);
+    // The line ends the output; the log lines before it are the start's, and no stack trace follows.
+    expect(second.output().trim().split('\n').at(-1)).to.equal('stepup-idp: SECRET_KEY does not open the signing keys in the database: they were sealed with another SECRET_KEY. Start every node with the one they were made with.');
+    expect(second.output()).to.not.match(/^\s+at /m);
+  }).timeout(120_000);
+
   it('starts with embedded storage, seeds the demo once, serves discovery and shuts down on SIGTERM', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const dataDir = mkdtempSync(join(tmpdir(), 'stepup-srv-'));
