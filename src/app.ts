@@ -22,7 +22,7 @@ import { createPushSubscriptions } from './devices/push-subscriptions.ts';
 import { createWebPushGateway } from './devices/web-push.ts';
 import { createDeviceApi } from './devices/router.ts';
 import { createDeviceService } from './devices/service.ts';
-import { assets } from './http/assets.ts';
+import { assets, SIMPLEWEBAUTHN_BROWSER } from './http/assets.ts';
 import { clientAddress } from './http/client-address.ts';
 import { requestContext } from './http/context.ts';
 import { createCsrf } from './http/csrf.ts';
@@ -37,6 +37,10 @@ import { createDeviceKinds } from './factors/device/kinds.ts';
 import { createFactorRegistry, type FactorKind } from './factors/factor.ts';
 import { createTotpFactors } from './factors/totp-factors.ts';
 import { createTotpKinds } from './factors/totp-kinds.ts';
+import { createCeremonyChallenges } from './factors/webauthn/challenges.ts';
+import { createSecurityKeyKind } from './factors/webauthn/kind.ts';
+import { relyingPartyOf } from './factors/webauthn/rules.ts';
+import { CEREMONY_TIMEOUT_MS, createSecurityKeys } from './factors/webauthn/security-keys.ts';
 import { createProvider, TTL } from './provider/index.ts';
 import { createLoginRequirements } from './provider/login-requirements.ts';
 import { endSsoSessionOnLogout } from './provider/logout.ts';
@@ -216,7 +220,16 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     challengeTtlMs: config.challenges.ttlSeconds * 1000,
     now,
   });
-  const factors = createFactorRegistry([...createTotpKinds(totp), ...deviceKinds, ...(options.extraFactorKinds?.(storage) ?? [])], {
+  const securityKeys = createSecurityKeys({
+    credentials: storage.webauthnCredentials,
+    challenges: createCeremonyChallenges({ store: storage.shortLived, ttlMs: CEREMONY_TIMEOUT_MS + 60_000 }),
+    audit: storage.audit,
+    relyingParty: relyingPartyOf(config.issuer),
+    relyingPartyName: new URL(config.issuer).host,
+    now,
+  });
+  const securityKeyKind = createSecurityKeyKind({ keys: securityKeys, credentials: storage.webauthnCredentials });
+  const factors = createFactorRegistry([...createTotpKinds(totp), ...deviceKinds, securityKeyKind, ...(options.extraFactorKinds?.(storage) ?? [])], {
     defaultFactorOf: (userId) => storage.users.defaultFactorId(userId),
   });
   const accessPasses = createAccessPasses({
@@ -295,7 +308,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   app.use(securityHeaders());
   app.use(errorHandler(render));
   app.use(health.routes());
-  app.use(assets(['idp.css', 'wait.js', 'saml-post.js']));
+  app.use(assets(['idp.css', 'wait.js', 'saml-post.js', 'webauthn.js', SIMPLEWEBAUTHN_BROWSER]));
   // Before oidc-provider's mount: every /api/device/v1/ path is answered here, in JSON.
   app.use(deviceApi.middleware);
   app.use(createInteractionRouter({
@@ -309,6 +322,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     factors,
     totp,
     devices: deviceService,
+    securityKeys,
     users: storage.users,
     sessions: createPortalSessions({ store: storage.shortLived, limits: SELFSERVICE_SESSION_LIMITS, now }),
     accessPasses,

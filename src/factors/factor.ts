@@ -1,3 +1,5 @@
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+
 import type { ActContext, AuditType } from '../store/audit.ts';
 
 export type { ActContext } from '../store/audit.ts';
@@ -25,10 +27,16 @@ export interface Challenge {
 
 /**
  * How a kind begins once the user picked one of its factors: `code` asks for a code on the
- * code page; `challenge` has sent a {@link Challenge} and shows the waiting page; `refused`
- * could send none (the device is locked, or the user has too many challenges waiting).
+ * code page; `challenge` has sent a {@link Challenge} and shows the waiting page; `webauthn`
+ * shows the security key page, whose script runs the browser's WebAuthn ceremony with `options`
+ * and posts the assertion; `refused` could send none (the device is locked, or the user has too
+ * many challenges waiting).
  */
-export type FactorStart = { type: 'code' } | { type: 'challenge'; challenge: Challenge } | { type: 'refused'; refusal: FactorRefusal };
+export type FactorStart =
+  | { type: 'code' }
+  | { type: 'challenge'; challenge: Challenge }
+  | { type: 'webauthn'; options: PublicKeyCredentialRequestOptionsJSON }
+  | { type: 'refused'; refusal: FactorRefusal };
 
 /**
  * Why an answer was not accepted; the login pages have one message for each.
@@ -37,8 +45,10 @@ export type FactorStart = { type: 'code' } | { type: 'challenge'; challenge: Cha
  * - `not_found`: no such factor or challenge of this user;
  * - `pending`: the challenge is not answered on the device yet; `rejected`: it was refused
  *   there; `expired`: it ran out; `too_many_challenges`: the user has as many waiting as allowed.
+ * - `not_verified`: a security key's assertion was not accepted (signature, challenge, origin,
+ *   counter); the kind's audit event names which, the user is only asked to try again.
  */
-export type FactorFailure = 'malformed' | 'invalid' | 'replayed' | 'locked' | 'not_found' | 'pending' | 'rejected' | 'expired' | 'too_many_challenges';
+export type FactorFailure = 'malformed' | 'invalid' | 'replayed' | 'locked' | 'not_found' | 'pending' | 'rejected' | 'expired' | 'too_many_challenges' | 'not_verified';
 
 /** A refused answer. With `pending`, `challenge` is the challenge still waiting, to show again. */
 export interface FactorRefusal {
@@ -54,8 +64,12 @@ export interface FactorRefusal {
  */
 export type ChallengeState = 'pending' | 'approved' | 'rejected' | 'expired' | 'not_found';
 
-/** The outcome of an answer: accepted (the kind's {@link FactorKind.amr} is proven), or refused. */
-export type FactorVerifyResult = { ok: true } | FactorRefusal;
+/**
+ * The outcome of an answer: accepted, or refused. Accepted, it proves the kind's
+ * {@link FactorKind.amr}, or `amr` when the answer itself tells what it proved (a security key
+ * that verified its user).
+ */
+export type FactorVerifyResult = { ok: true; amr?: readonly string[] | undefined } | FactorRefusal;
 
 /** The audit event types a kind records for answers at login, so the log reads alike for every kind. */
 export interface FactorEvents {
@@ -93,11 +107,12 @@ export interface FactorKind {
    */
   start(input: { userId: string; factor: SecondFactor; flow: FactorFlow; context: ActContext; resend?: boolean }): Promise<FactorStart>;
   /**
-   * Checks an answer: a typed `code`, or for a challenge kind the `challengeId` the waiting page
+   * Checks an answer: a typed `code`; for a challenge kind the `challengeId` the waiting page
    * posts, which is accepted once the device approved it, for the login (`flow`) it was sent
-   * for and no other. Counts failures and audits the outcome.
+   * for and no other; for a `webauthn` kind the `assertion` its page posts (the JSON of the
+   * browser's `AuthenticationResponseJSON`). Counts failures and audits the outcome.
    */
-  verify(input: { userId: string; factorId: string; answer: { code?: string; challengeId?: string }; flow: FactorFlow; context: ActContext }): Promise<FactorVerifyResult>;
+  verify(input: { userId: string; factorId: string; answer: { code?: string; challengeId?: string; assertion?: string }; flow: FactorFlow; context: ActContext }): Promise<FactorVerifyResult>;
   /**
    * Only for challenge kinds: waits until the challenge sent for this login (`flow`) is
    * approved, rejected or expires, so the waiting page can go on by itself; heard from whichever
@@ -110,6 +125,11 @@ export interface FactorKind {
    * from two codes in a row (RFC 6238 §6). The code page offers it after a wrong code.
    */
   resync?(input: { userId: string; factorId: string; codes: [string, string]; context: ActContext }): Promise<{ ok: true } | FactorRefusal>;
+  /**
+   * Only for kinds an employee deletes in self-service: deletes the user's factor `factorId` and
+   * audits it. False, changing nothing, when it is not one of theirs.
+   */
+  remove?(input: { userId: string; factorId: string; context: ActContext }): Promise<boolean>;
 }
 
 /** A factor as the registry lists it: with whether it is the user's default, which comes first. */

@@ -15,6 +15,7 @@ const FAILURE_MESSAGES: Readonly<Record<FactorFailure, MessageKey>> = {
   rejected: 'challenge.rejected',
   expired: 'challenge.expired',
   too_many_challenges: 'challenge.tooMany',
+  not_verified: 'webauthn.notVerified',
 };
 
 /** Why an answer was refused, in `language`; a lock says until when. */

@@ -3,7 +3,7 @@ import type { Context, Next } from 'koa';
 
 import type { PasswordLogin } from '../auth/password-login.ts';
 import type { SessionAuthentication } from '../auth/step-up.ts';
-import type { ActContext, Challenge, ChallengeState, FactorFlow, FactorKind, FactorRegistry, ListedFactor, SecondFactor } from '../factors/factor.ts';
+import type { ActContext, Challenge, ChallengeState, FactorFlow, FactorKind, FactorRegistry, FactorStart, ListedFactor, SecondFactor } from '../factors/factor.ts';
 import { requestState } from '../http/context.ts';
 import type { Csrf } from '../http/csrf.ts';
 import { IdpError } from '../http/errors.ts';
@@ -92,6 +92,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       login: `${base}/login`,
       code: `${base}/code`,
       challenge: `${base}/challenge`,
+      webauthn: `${base}/webauthn`,
       challengeEvents: (challengeId: string, factorId: string) => `${base}/challenge/${encodeURIComponent(challengeId)}/events?factor=${encodeURIComponent(factorId)}`,
       resync: `${base}/resync`,
       cancel: `${base}/cancel`,
@@ -190,6 +191,12 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     });
   }
 
+  /** The security key page: its script runs the WebAuthn ceremony and posts the assertion. */
+  function securityKeyPage(ctx: Context, factor: SecondFactor, factors: SecondFactor[], options: Extract<FactorStart, { type: 'webauthn' }>['options'], error?: string) {
+    const { flow } = interaction(ctx);
+    deps.render(ctx, 'webauthn', { ...pageBase(flow), factor, options, error, assertionAction: paths(flow).webauthn, chooseHref: chooseHref(flow, factors) });
+  }
+
   /** The account whose second factor is asked for: the one this login or the session proved. */
   const accountOf = ({ session, proven }: Interaction) => (proven ?? session)?.accountId;
 
@@ -222,8 +229,11 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     return protocol.complete(ctx, flow, loginOutcome(authentication, flow, nowSeconds()));
   }
 
-  /** Starts the chosen factor as its kind says: the code page, or a challenge and the waiting page. */
-  async function startFactor(ctx: Context, accountId: string, factor: SecondFactor, factors: SecondFactor[], resend: boolean) {
+  /**
+   * Starts the chosen factor as its kind says: the code page, a challenge and the waiting page, or
+   * the security key page (with `error` when its last answer was refused).
+   */
+  async function startFactor(ctx: Context, accountId: string, factor: SecondFactor, factors: SecondFactor[], resend: boolean, error?: string) {
     const { flow } = interaction(ctx);
     const started = await kindOf(factor).start({
       userId: accountId,
@@ -233,18 +243,19 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
       resend,
     });
     if (started.type === 'challenge') return waitPage(ctx, factor, factors, { challenge: started.challenge });
+    if (started.type === 'webauthn') return securityKeyPage(ctx, factor, factors, started.options, error);
     if (started.type === 'refused') return waitPage(ctx, factor, factors, { error: factorRefusal(requestState(ctx).language, started.refusal) });
     return codePage(ctx, factor, factors);
   }
 
-  /** Records the second factor this login proved (its kind's `amr`) and goes on. */
-  async function factorProven(ctx: Context, kind: FactorKind) {
+  /** Records the second factor this login proved (`amr`: what the answer proved, else its kind's) and goes on. */
+  async function factorProven(ctx: Context, kind: FactorKind, amr: readonly string[] = kind.amr) {
     const current = interaction(ctx);
     const { authentication } = flowProgress({ ...current, now: nowSeconds() });
     const proven: SessionAuthentication = {
       ...(authentication as SessionAuthentication),
       secondFactorAt: nowSeconds(),
-      secondFactorAmr: [...kind.amr],
+      secondFactorAmr: [...amr],
     };
     await deps.authentications.saveForFlow(current.flow.uid, proven, deps.flowTtlSeconds);
     current.proven = proven;
@@ -328,6 +339,21 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   }
 
   /**
+   * The security key page's answer: the browser's assertion, accepted once, for this login's
+   * challenge. Refused, the page comes again with a new challenge, so the button tries again.
+   */
+  async function verifyAssertion(ctx: Context) {
+    const posted = await postedFactor(ctx);
+    if (!posted) return continueFlow(ctx);
+    const { accountId, factor, kind, factors } = posted;
+    const { flow } = interaction(ctx);
+    const answer = { assertion: formField(ctx, 'response') };
+    const result = await kind.verify({ userId: accountId, factorId: factor.id, answer, flow: factorFlow(flow), context: actContext(ctx, accountId, flow) });
+    if (result.ok) return factorProven(ctx, kind, result.amr);
+    return startFactor(ctx, accountId, factor, factors, false, factorRefusal(requestState(ctx).language, result));
+  }
+
+  /**
    * The waiting page's live update (Server-Sent Events, WHATWG HTML §9.2): one `settled` event
    * when this login's challenge is approved, rejected or expires, then the end; `: heartbeat`
    * comments meanwhile, so proxies keep it open. The page then posts its continue form, which
@@ -378,6 +404,7 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
   router.post('/interaction/:uid/login', forms, loadFlow, checkForm, checkPassword);
   router.post('/interaction/:uid/code', forms, loadFlow, checkForm, verifyCode);
   router.post('/interaction/:uid/challenge', forms, loadFlow, checkForm, verifyChallenge);
+  router.post('/interaction/:uid/webauthn', forms, loadFlow, checkForm, verifyAssertion);
   router.get('/interaction/:uid/challenge/:id/events', loadFlow, streamChallenge);
   router.post('/interaction/:uid/resync', forms, loadFlow, checkForm, resynchronise);
   router.post('/interaction/:uid/cancel', forms, loadFlow, checkForm, cancel);

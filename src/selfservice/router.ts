@@ -10,6 +10,7 @@ import type { FirstFactorEnrolment } from '../config/index.ts';
 import type { ActContext, FactorRegistry } from '../factors/factor.ts';
 import type { DeviceService } from '../devices/service.ts';
 import type { AuthenticatorEnrolment, TotpFactors } from '../factors/totp-factors.ts';
+import type { SecurityKeys } from '../factors/webauthn/security-keys.ts';
 import { requestState } from '../http/context.ts';
 import type { Csrf } from '../http/csrf.ts';
 import { checkFormToken, formField, formParser } from '../http/form.ts';
@@ -22,6 +23,8 @@ import type { User, UserRepository } from '../store/users.ts';
 import { historyPage } from './history.ts';
 import { pairingPages } from './pairing.ts';
 import { bindRefusal, confirmRefusal } from './messages.ts';
+import { isRemovable, removalPages } from './removal.ts';
+import { securityKeyPages } from './security-keys.ts';
 import type { PortalSession, PortalSessions } from './sessions.ts';
 
 /** The self-service portal's registration with this IdP: a public client, known to every node. */
@@ -64,6 +67,8 @@ export interface SelfServiceDeps {
   totp: TotpFactors;
   /** Pairing codes for computers and phones. */
   devices: Pick<DeviceService, 'issuePairingCode'>;
+  /** Registering security keys and passkeys (WebAuthn). */
+  securityKeys: SecurityKeys;
   users: UserRepository;
   sessions: PortalSessions;
   accessPasses: AccessPasses;
@@ -165,12 +170,12 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
     const { session, user } = portal(ctx);
     const factors = await deps.factors.listForUser(user.id);
     const decision = await changeDecision(user.id, session);
-    const notices: Record<string, MessageKey> = { added: 'ss.added', pass: 'ss.accessPass.accepted', default: 'ss.defaultSet' };
+    const notices: Record<string, MessageKey> = { added: 'ss.added', pass: 'ss.accessPass.accepted', default: 'ss.defaultSet', removed: 'ss.removed' };
     const notice = Object.keys(notices).find((name) => ctx.query[name] === '1');
     deps.render(ctx, 'selfservice', {
       csrf: csrfToken(session),
       userName: user.displayName ?? user.username,
-      factors,
+      factors: factors.map((factor) => ({ ...factor, removable: isRemovable(deps.factors, factor) })),
       needsAccessPass: !decision.allowed && decision.need === 'access-pass',
       notice: notice ? text(ctx, notices[notice] as MessageKey) : undefined,
     });
@@ -286,6 +291,10 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
     seeOther(ctx, `${home}?default=1`);
   }
 
+  const portalSteps = { render: deps.render, who: portal, csrfToken, acting };
+  const keys = securityKeyPages({ ...portalSteps, keys: deps.securityKeys, added });
+  const removal = removalPages({ ...portalSteps, factors: deps.factors, home });
+
   router.get('/', loadSession, showPortal);
   router.get('/history', loadSession, historyPage({ render: deps.render, audit: deps.audit, factors: deps.factors, who: portal }));
   const pairing = pairingPages({ issuer: deps.issuer, devices: deps.devices, render: deps.render, who: portal, csrfToken, acting, noteFirstEnrolment });
@@ -302,5 +311,10 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
   router.post('/authenticator', forms, loadSession, checkForm, mayChangeFactors, startAuthenticator);
   router.post('/authenticator/confirm', forms, loadSession, checkForm, mayChangeFactors, confirmAuthenticator);
   router.post('/factors/:id/default', forms, loadSession, checkForm, mayChangeFactors, makeDefault);
+  router.get('/security-key', loadSession, mayChangeFactors, keys.showSecurityKeyForm);
+  router.post('/security-key', forms, loadSession, checkForm, mayChangeFactors, keys.beginSecurityKey);
+  router.post('/security-key/finish', forms, loadSession, checkForm, mayChangeFactors, keys.finishSecurityKey);
+  router.get('/factors/:id/delete', loadSession, mayChangeFactors, removal.confirmRemoval);
+  router.post('/factors/:id/delete', forms, loadSession, checkForm, mayChangeFactors, removal.removeFactor);
   return router;
 }

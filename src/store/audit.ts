@@ -32,6 +32,7 @@ export type AuditType =
   | 'factor.resynced'
   | 'factor.enrolled'
   | 'factor.removed'
+  | 'factor.counter_regressed'
   | 'code_viewer.imported'
   | 'code_viewer.reset'
   | 'code_viewer.marked'

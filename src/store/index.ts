@@ -17,6 +17,7 @@ import type { ShortLivedStore } from './short-lived/types.ts';
 import { createSigningKeyRepository, type SigningKeyRepository } from './signing-keys.ts';
 import { createTotpTokenRepository, type TotpTokenRepository } from './totp-tokens.ts';
 import { createUserRepository, type UserRepository } from './users.ts';
+import { createWebAuthnCredentialRepository, type WebAuthnCredentialRepository } from './webauthn-credentials.ts';
 
 /** Everything durable and short-lived one IdP instance (or one CLI run) works with. */
 export interface Storage {
@@ -32,6 +33,8 @@ export interface Storage {
   accessPasses: AccessPassRepository;
   devices: DeviceRepository;
   pairingCodes: PairingCodeRepository;
+  /** Security keys and passkeys (WebAuthn). */
+  webauthnCredentials: WebAuthnCredentialRepository;
   audit: AuditLog;
   /** Whether Postgres (or PGlite) and Redis (or memory) answer. */
   ready(): Promise<{ database: boolean; shortLived: boolean }>;
@@ -81,6 +84,7 @@ export async function openStorage(config: IdpConfig, options: StorageOptions = {
     accessPasses: createAccessPassRepository(db),
     devices: createDeviceRepository(db),
     pairingCodes: createPairingCodeRepository(db),
+    webauthnCredentials: createWebAuthnCredentialRepository(db),
     audit: createAuditLog(db),
     async ready() {
       const [database, store] = await Promise.all([databaseReachable(db), shortLived.ping()]);

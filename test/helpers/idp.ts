@@ -52,6 +52,11 @@ export interface StartOptions {
   heartbeatMs?: number;
   /** How apps are pushed to in place of the one `PUSH_GATEWAY` names (a capturing one, say). */
   pushGateway?: IdpOptions['pushGateway'];
+  /**
+   * The host name of the URL and issuer. Defaults to 127.0.0.1; `localhost` for WebAuthn, whose
+   * relying-party id must be a domain name, never an IP address (W3C WebAuthn Level 3 §5.1.2).
+   */
+  host?: string;
 }
 
 /**
@@ -63,7 +68,7 @@ export async function startIdp(backing: Backing, options: StartOptions = {}): Pr
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}${options.mountPath ?? ''}`;
+  const url = `http://${options.host ?? '127.0.0.1'}:${port}${options.mountPath ?? ''}`;
   const issuer = options.config?.issuer ?? url;
   const logs: string[] = [];
   const sink = new Writable({
