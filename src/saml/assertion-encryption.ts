@@ -6,7 +6,23 @@
  * certificate. samlify does the encrypting: it is the IdP library of the stack, and its
  * XML-Encryption is the part of it we use as it is (see README, "SAML 2.0").
  */
-import { IdentityProvider, SamlLib, ServiceProvider, type IdentityProviderInstance } from 'samlify';
+import { createRequire } from 'node:module';
+
+/**
+ * The part of samlify used here, typed by hand: its own declarations pull in the DOM library
+ * (through the xmldom it bundles), whose CryptoKey then clashes with Node's in every file.
+ */
+interface Samlify {
+  IdentityProvider(settings: Record<string, unknown>): SamlifyEntity;
+  ServiceProvider(settings: Record<string, unknown>): SamlifyEntity;
+  SamlLib: { encryptAssertion(source: SamlifyEntity, target: SamlifyEntity, xml: string): Promise<string> };
+}
+/** An IdP or SP entity, opaque to us. */
+interface SamlifyEntity {
+  readonly entitySetting: unknown;
+}
+
+const { IdentityProvider, SamlLib, ServiceProvider } = createRequire(import.meta.url)('samlify') as Samlify;
 
 /** Content-encryption algorithms (XML Encryption 1.1 §5.2). */
 export const DATA_ENCRYPTION = {
@@ -41,21 +57,18 @@ export interface EncryptionRecipient {
  * the IdP's endpoints, though nothing of them is sent.
  */
 export function createAssertionEncryption(idp: { entityId: string; issuer: string }) {
-  const entities = new Map<string, IdentityProviderInstance>();
+  const entities = new Map<string, SamlifyEntity>();
   const entityFor = (dataEncryption: string) => {
     const known = entities.get(dataEncryption);
     if (known) return known;
-    // The algorithms are entity settings samlify reads (libsaml's EntityLike) but its
-    // IdentityProviderSettings type does not list.
-    const settings: Parameters<typeof IdentityProvider>[0] & { dataEncryptionAlgorithm: string; keyEncryptionAlgorithm: string } = {
+    const made = IdentityProvider({
       entityID: idp.entityId,
       isAssertionEncrypted: true,
       dataEncryptionAlgorithm: dataEncryption,
       keyEncryptionAlgorithm: KEY_TRANSPORT,
       singleSignOnService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: `${idp.issuer}/saml/sso` }],
       singleLogoutService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: `${idp.issuer}/saml/slo` }],
-    };
-    const made = IdentityProvider(settings);
+    });
     entities.set(dataEncryption, made);
     return made;
   };
