@@ -43,7 +43,7 @@ import { relyingPartyOf } from './factors/webauthn/rules.ts';
 import { CEREMONY_TIMEOUT_MS, createSecurityKeys } from './factors/webauthn/security-keys.ts';
 import { createProvider, TTL } from './provider/index.ts';
 import { createLoginRequirements } from './provider/login-requirements.ts';
-import { endSsoSessionOnLogout } from './provider/logout.ts';
+import { endProviderSession, endSsoSessionOnLogout } from './provider/logout.ts';
 import { stepUpPolicy } from './provider/step-up-check.ts';
 import { createRefreshTokenRestatement } from './provider/token-assurance.ts';
 import { createSelfServiceRouter, selfServiceClient } from './selfservice/router.ts';
@@ -56,6 +56,7 @@ import { createProviderPages } from './provider/pages.ts';
 import { createSamlRouter } from './saml/router.ts';
 import { createAssertionEncryption } from './saml/assertion-encryption.ts';
 import { createSamlFlowProtocol } from './saml/saml-flow.ts';
+import { createSloEndpoint } from './saml/slo.ts';
 import { createSsoEndpoint } from './saml/sso.ts';
 import type { PrivateJwk } from './store/signing-keys.ts';
 import { openStorage, type Storage, type StorageOptions } from './store/index.ts';
@@ -268,6 +269,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     users: storage.users,
     audit: storage.audit,
     keys: loadKeys,
+    sessions,
     encryptAssertion: createAssertionEncryption({ entityId, issuer: config.issuer }),
     nameIdKey: deriveKey(config.secretKey, 'saml-nameid'),
     lifetimes: config.factorLifetimes,
@@ -341,7 +343,24 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     basePath,
     now,
   });
-  app.use(createSamlRouter({ issuer: config.issuer, entityId, keys: loadKeys, sso }).routes());
+  const slo = createSloEndpoint({
+    entityId,
+    sloUrl: `${config.issuer}/saml/slo`,
+    serviceProviders: storage.serviceProviders,
+    store: storage.shortLived,
+    audit: storage.audit,
+    sessions,
+    endSession: async (ctx) => {
+      await sessions.end(ctx);
+      await endProviderSession(current.provider, ctx);
+    },
+    keys: loadKeys,
+    render,
+    skewSeconds: config.samlClockSkewSeconds,
+    basePath,
+    now,
+  });
+  app.use(createSamlRouter({ issuer: config.issuer, entityId, keys: loadKeys, sso, slo }).routes());
   if (options.demo) app.use(createDemoRouter({ issuer: config.issuer, render }).routes());
   app.use(endSsoSessionOnLogout(sessions));
   app.use((ctx, next) => mounted(ctx, next));

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'interaction_expired'
   | 'login_cancelled'
   | 'saml_request_refused'
+  | 'saml_logout_refused'
   | 'service_unavailable'
   | 'server_error'
   // The device API's codes (shared contract of step 4), stable for the clients that switch on them.
@@ -36,6 +37,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   interaction_expired: 400,
   login_cancelled: 400,
   saml_request_refused: 400,
+  saml_logout_refused: 400,
   service_unavailable: 503,
   server_error: 500,
   invalid_signature: 401,
@@ -65,6 +67,7 @@ export const API_MESSAGES: Readonly<Record<ErrorCode, string>> = {
   interaction_expired: 'The login has expired.',
   login_cancelled: 'The login was cancelled or failed.',
   saml_request_refused: 'The SAML request was refused.',
+  saml_logout_refused: 'The SAML logout request was refused.',
   service_unavailable: 'The service is temporarily unavailable. Try again shortly.',
   server_error: 'An unexpected error occurred.',
   invalid_signature: 'The request signature is missing or does not verify with this device\'s key.',

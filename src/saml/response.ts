@@ -51,10 +51,10 @@ export interface BuildSuccessResponseOptions extends ResponseAddress {
   /** When the authentication the level rests on took place, epoch seconds. */
   authnInstant: number;
   /**
-   * The AuthnStatement's SessionIndex (core §2.7.2), which the SP names in its LogoutRequest; the
-   * caller keeps it with the SSO session. Defaults to a new id.
+   * The AuthnStatement's SessionIndex (core §2.7.2), a new id (`newSamlId`) which the SP
+   * names in its LogoutRequest; the caller keeps it with the SSO session.
    */
-  sessionIndex?: string;
+  sessionIndex: string;
   /** Attribute name (a URI) to its values, in order. */
   attributes: ReadonlyArray<readonly [string, string[]]>;
   /** The current RSA key, with its certificate. */
@@ -91,7 +91,7 @@ export async function buildSuccessResponse(options: BuildSuccessResponseOptions)
     + `<saml:Issuer>${text(options.issuer)}</saml:Issuer>`
     + `<saml:Subject><saml:NameID Format="${attr(options.nameId.format)}">${text(options.nameId.value)}</saml:NameID>${subjectConfirmation}</saml:Subject>`
     + `<saml:Conditions NotBefore="${instant}" NotOnOrAfter="${iso(now + ASSERTION_LIFETIME_SECONDS * 1000)}"><saml:AudienceRestriction><saml:Audience>${text(options.audience)}</saml:Audience></saml:AudienceRestriction></saml:Conditions>`
-    + `<saml:AuthnStatement AuthnInstant="${iso(options.authnInstant * 1000)}" SessionIndex="${attr(options.sessionIndex ?? newId())}"><saml:AuthnContext><saml:AuthnContextClassRef>${text(options.authnContextClassRef)}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`
+    + `<saml:AuthnStatement AuthnInstant="${iso(options.authnInstant * 1000)}" SessionIndex="${attr(options.sessionIndex)}"><saml:AuthnContext><saml:AuthnContextClassRef>${text(options.authnContextClassRef)}</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>`
     + attributes
     + `</saml:Assertion>`;
   const xml = statusResponseXml('Response', options, instant, STATUS.success, undefined, assertion);

@@ -1,12 +1,13 @@
 /**
- * The SAML endpoints (issue "Step 5"): the IdP's metadata, and the SingleSignOnService for the
- * HTTP-Redirect and HTTP-POST bindings (`sso.ts`).
+ * The SAML endpoints (issue "Step 5"): the IdP's metadata, and the SingleSignOnService (`sso.ts`)
+ * and SingleLogoutService (`slo.ts`) for the HTTP-Redirect and HTTP-POST bindings.
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
 
 import type { SigningKey } from '../store/signing-keys.ts';
 import { buildIdpMetadata, METADATA_CONTENT_TYPE } from './idp-metadata.ts';
+import type { createSloEndpoint } from './slo.ts';
 import type { createSsoEndpoint } from './sso.ts';
 
 /** Options of {@link createSamlRouter}. */
@@ -23,11 +24,13 @@ export interface SamlRouterOptions {
   maxAgeSeconds?: number;
   /** The SSO endpoint's handlers. */
   sso: ReturnType<typeof createSsoEndpoint>;
+  /** The SLO endpoint's handlers. */
+  slo: ReturnType<typeof createSloEndpoint>;
 }
 
 /** The SAML router; paths are relative to the issuer (`/saml/...`). */
 export function createSamlRouter(options: SamlRouterOptions): Router {
-  const { issuer, entityId, keys, maxAgeSeconds = 300, sso } = options;
+  const { issuer, entityId, keys, maxAgeSeconds = 300, sso, slo } = options;
 
   async function serveMetadata(ctx: Context) {
     const xml = buildIdpMetadata({ entityId, issuer, keys: await keys() });
@@ -41,5 +44,8 @@ export function createSamlRouter(options: SamlRouterOptions): Router {
   router.get('/metadata', serveMetadata);
   router.get('/sso', sso.redirect);
   router.post('/sso', ...sso.post);
+  router.get('/slo', slo.redirect);
+  router.post('/slo', ...slo.post);
+  router.get('/slo/:id', slo.continuePosted);
   return router;
 }

@@ -14,6 +14,7 @@ import { requestState } from '../http/context.ts';
 import { IdpError } from '../http/errors.ts';
 import type { Renderer } from '../http/render.ts';
 import type { Flow, FlowFailure, FlowProtocol } from '../interactions/flow.ts';
+import type { SsoSessions } from '../sessions/sso-sessions.ts';
 import type { AuditLog } from '../store/audit.ts';
 import type { ServiceProviderRecord, ServiceProviderRepository, SpNameIdFormat } from '../store/service-providers.ts';
 import type { ShortLivedStore } from '../store/short-lived/types.ts';
@@ -23,7 +24,9 @@ import type { createAssertionEncryption } from './assertion-encryption.ts';
 import { statedLevel, type AssuranceRequest } from './authn-request.ts';
 import { OIOSAML_ATTRIBUTES } from './attributes.ts';
 import { NAMEID_FORMATS, samlSigningKeys } from './idp-metadata.ts';
+import { postBindingPage } from './outgoing-message.ts';
 import { buildErrorResponse, buildSuccessResponse, STATUS } from './response.ts';
+import { newSamlId } from './xml-writing.ts';
 
 /** Where a Response goes: the SP, its checked ACS URL, and what it answers. */
 export interface ResponseTarget {
@@ -53,6 +56,8 @@ export interface SamlFlowOptions {
   audit: AuditLog;
   /** The signing keys (the current RSA key signs). */
   keys: () => Promise<SigningKey[]>;
+  /** Where each Response's NameID and SessionIndex are kept with the SSO session, for the SP's LogoutRequest (`slo.ts`). */
+  sessions: Pick<SsoSessions, 'addParticipant'>;
   /** Encrypts assertions for SPs with an encryption certificate. */
   encryptAssertion: ReturnType<typeof createAssertionEncryption>;
   /** The key persistent NameIDs are made with (derived from SECRET_KEY). */
@@ -104,12 +109,7 @@ export function createSamlFlowProtocol(options: SamlFlowOptions): SamlFlowProtoc
 
   /** The HTTP-POST binding's page (SAML Bindings §3.5.4). */
   function postToAcs(ctx: Context, target: ResponseTarget, response: string) {
-    requestState(ctx).formTargets = [new URL(target.acs).origin];
-    render(ctx, 'saml-post', {
-      action: target.acs,
-      SAMLResponse: Buffer.from(response, 'utf8').toString('base64'),
-      RelayState: target.RelayState,
-    });
+    postBindingPage(ctx, render, { location: target.acs, SAMLResponse: response, RelayState: target.RelayState });
   }
 
   async function currentKey() {
@@ -170,6 +170,7 @@ export function createSamlFlowProtocol(options: SamlFlowOptions): SamlFlowProtoc
       if (!nameId) return postError(ctx, pending, STATUS.requestDenied);
       const [encryptionCertificate] = sp.metadata.encryptionCertificates;
       const recipient = encryptionCertificate && { entityId: sp.entityId, certificate: encryptionCertificate, encryptionMethods: sp.metadata.encryptionMethods };
+      const sessionIndex = newSamlId();
       const response = await buildSuccessResponse({
         issuer: options.entityId,
         audience: sp.entityId,
@@ -178,12 +179,15 @@ export function createSamlFlowProtocol(options: SamlFlowOptions): SamlFlowProtoc
         nameId,
         authnContextClassRef: ACR_VALUES[level],
         authnInstant: result.authTime,
+        sessionIndex,
         attributes: attributesFor(sp, user, level),
         key: await currentKey(),
         signResponse: sp.signResponse,
         encrypt: recipient ? (xml) => options.encryptAssertion(xml, recipient) : undefined,
         now: options.now(),
       });
+      // A transient NameID cannot be made again, so what the SP was told is kept for its logout.
+      await options.sessions.addParticipant(ctx, { clientId: sp.entityId, subject: nameId, sessionIndex });
       await options.audit.record({ type: 'saml.response_sent', actor: `user:${user.id}`, userId: user.id, clientId: sp.entityId, ip: ctx.ip, details: { level, requestId: requestState(ctx).requestId } });
       postToAcs(ctx, pending, response);
     },

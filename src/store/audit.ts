@@ -18,6 +18,8 @@ export type AuditType =
   | 'sp.added'
   | 'sp.removed'
   | 'saml.request_refused'
+  | 'saml.logout'
+  | 'saml.logout_refused'
   | 'saml.response_sent'
   | 'saml.error_response_sent'
   | 'keys.rotated'
