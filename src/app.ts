@@ -30,6 +30,7 @@ import { errorHandler } from './http/error-handler.ts';
 import { createRenderer } from './http/render.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createFlowRegistry } from './interactions/flow.ts';
+import { countedFlows, createMetrics, type IdpMetrics } from './metrics/metrics.ts';
 import { createInteractionRouter } from './interactions/router.ts';
 import { createChallengeAnswers } from './factors/device/answers.ts';
 import { createChallengeStore } from './factors/device/challenges.ts';
@@ -91,6 +92,9 @@ export interface IdpOptions extends StorageOptions {
 /** One IdP instance. Mount `app` in a host Koa app, or let `server.ts` listen with it. */
 export interface Idp {
   app: Koa;
+  /** Health, readiness and `/metrics`, for the management listener (`MANAGEMENT_PORT`). */
+  management: Koa;
+  metrics: IdpMetrics;
   /** The current oidc-provider instance (rebuilt when signing keys rotate). */
   readonly provider: Provider;
   storage: Storage;
@@ -109,8 +113,10 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   const { config } = options;
   const now = options.now ?? Date.now;
   const logger = options.logger ?? pino({ level: config.logLevel, redact: { paths: ['password', '*.password', 'secret', '*.secret'], remove: true } }, options.logDestination);
-  const storage = await openStorage(config, {
+  const metrics = createMetrics({ db: () => storage.db, ready: () => storage.ready() });
+  const storage: Storage = await openStorage(config, {
     ...options,
+    onAudit: metrics.observeAudit,
     migrate: options.migrate ?? true,
     onStoreError: (error) => logger.warn({ err: error }, 'short-lived store connection error'),
     onDatabaseWarning: (message) => logger.warn({ detail: String(message).split('\n')[0] }, 'database warning'),
@@ -152,6 +158,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
       restateRefreshToken,
     });
     built.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
+    built.on('grant.success', (ctx) => metrics.grantIssued(ctx.oidc.params?.grant_type));
     built.on('end_session.success', (ctx) => {
       void storage.audit.record({ type: 'logout', actor: ctx.oidc.session?.accountId ? `user:${ctx.oidc.session.accountId}` : 'anonymous', userId: ctx.oidc.session?.accountId, clientId: ctx.oidc.client?.clientId, ip: ctx.ip });
     });
@@ -278,7 +285,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     basePath,
     now,
   });
-  const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, requirements }), samlFlows]);
+  const flows = createFlowRegistry([createOidcFlowProtocol({ provider: () => current.provider, requirements }), samlFlows].map((protocol) => countedFlows(protocol, metrics)));
   const csrf = createCsrf({ key: deriveKey(config.secretKey, 'csrf'), issuer: config.issuer });
 
   const health = new Router();
@@ -299,6 +306,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     if (error.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
     logger.error({ err: error }, 'response failed after it started');
   });
+  app.use(metrics.timing);
   app.use(clientAddress(config.trustProxy));
   // Mounted in a host app, the request's cookie jar is the host's, signed with the host's keys
   // (or none): give every request a jar signed with ours.
@@ -310,6 +318,16 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   app.use(securityHeaders());
   app.use(errorHandler(render));
   app.use(health.routes());
+
+  // The management listener's app (`MANAGEMENT_PORT`): health, readiness and the metrics, which
+  // stay off the public port.
+  const management = new Koa();
+  const scrape = new Router();
+  scrape.get('/metrics', async (ctx) => {
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
+  management.use(health.routes()).use(scrape.routes());
   app.use(assets(['idp.css', 'wait.js', 'saml-post.js', 'webauthn.js', SIMPLEWEBAUTHN_BROWSER]));
   // Before oidc-provider's mount: every /api/device/v1/ path is answered here, in JSON.
   app.use(deviceApi.middleware);
@@ -367,6 +385,8 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
 
   return {
     app,
+    management,
+    metrics,
     get provider() {
       return current.provider;
     },

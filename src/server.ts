@@ -80,6 +80,16 @@ async function main() {
     logger.info({ issuer: config.issuer, port: config.port }, 'stepup-idp listening');
   });
   server.keepAliveTimeout = 65_000;
+  const management: Server = idp.management.listen(config.managementPort, config.managementHost, () => {
+    logger.info({ host: config.managementHost, port: config.managementPort }, 'management listener (metrics, health) listening');
+  });
+  // A port another process holds is one clear line, as a configuration error is.
+  const cannotListen = (variable: string, port: number) => (error: NodeJS.ErrnoException) => {
+    console.error(`stepup-idp: cannot listen on ${variable} ${port}: ${error.code ?? error.message}`);
+    process.exit(1);
+  };
+  server.on('error', cannotListen('PORT', config.port));
+  management.on('error', cannotListen('MANAGEMENT_PORT', config.managementPort));
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -89,6 +99,9 @@ async function main() {
     setTimeout(() => process.exit(1), SHUTDOWN.exitMs).unref();
     const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN.cutMs);
     cut.unref();
+    // The management listener goes first: a scrape during shutdown has nothing to wait for.
+    management.close();
+    management.closeAllConnections();
     server.close(async () => {
       clearTimeout(cut);
       try {

@@ -71,6 +71,9 @@ export type TrustProxy = { hops: number } | { addresses: readonly string[] };
 export interface IdpConfig {
   issuer: string;
   port: number;
+  /** The management listener (`/metrics`, `/healthz`, `/readyz`). */
+  managementPort: number;
+  managementHost: string;
   /** Unset: embedded PGlite in `dataDir`. */
   databaseUrl: string | undefined;
   /** Unset: in-process store. */
@@ -267,6 +270,8 @@ function fromValues(values: Map<OptionName, string | number | undefined>): Omit<
   return {
     issuer: str('ISSUER') as string,
     port: num('PORT'),
+    managementPort: num('MANAGEMENT_PORT'),
+    managementHost: str('MANAGEMENT_HOST') as string,
     databaseUrl: str('DATABASE_URL'),
     redisUrl: str('REDIS_URL'),
     dataDir: str('DATA_DIR') as string,

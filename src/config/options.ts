@@ -36,6 +36,18 @@ export const OPTIONS = [
     description: 'TCP port the standalone server listens on.',
   },
   {
+    env: 'MANAGEMENT_PORT',
+    kind: 'port',
+    default: '9000',
+    description: 'TCP port of the management listener: `/metrics` (Prometheus), `/healthz` and `/readyz`, apart from the public port, as Keycloak\'s management interface is.',
+  },
+  {
+    env: 'MANAGEMENT_HOST',
+    kind: 'string',
+    default: '127.0.0.1',
+    description: 'Address the management listener binds to. The loopback default keeps the metrics off the network; give an internal address (or `0.0.0.0` behind a firewall) for a Prometheus on another host.',
+  },
+  {
     env: 'DATABASE_URL',
     kind: 'url',
     default: undefined,

@@ -93,8 +93,12 @@ export interface AuditLog {
   list(filter?: { userId?: string; type?: AuditType; types?: readonly AuditType[]; limit?: number }): Promise<StoredAuditEvent[]>;
 }
 
-/** An {@link AuditLog} on the append-only `audit_events` table. */
-export function createAuditLog(db: Knex): AuditLog {
+/**
+ * An {@link AuditLog} on the append-only `audit_events` table. `onRecorded` hears of every event
+ * once it is written (the metrics count them); inside a transaction that later rolls back it has
+ * still heard of it.
+ */
+export function createAuditLog(db: Knex, onRecorded: (event: AuditEvent) => void = () => {}): AuditLog {
   return {
     async record(event, trx) {
       await (trx ?? db)('audit_events').insert({
@@ -107,6 +111,7 @@ export function createAuditLog(db: Knex): AuditLog {
         request_id: event.requestId ?? null,
         details: JSON.stringify(event.details ?? {}),
       });
+      onRecorded(event);
     },
     async list(filter = {}) {
       const query = db('audit_events').orderBy('id', 'desc').limit(filter.limit ?? 100);

@@ -4,7 +4,7 @@ import type { IdpConfig } from '../config/index.ts';
 import { deriveKey } from '../crypto/derived-keys.ts';
 import { createSecretBox, type SecretBox } from '../crypto/secret-box.ts';
 import { createAccessPassRepository, type AccessPassRepository } from './access-passes.ts';
-import { createAuditLog, type AuditLog } from './audit.ts';
+import { createAuditLog, type AuditEvent, type AuditLog } from './audit.ts';
 import { createClientRepository, type ClientRepository } from './clients.ts';
 import { databaseReachable, openDatabase, type DatabaseTarget } from './database.ts';
 import { createDeviceRepository, type DeviceRepository } from './devices.ts';
@@ -51,6 +51,8 @@ export interface StorageOptions {
   /** Run migrations on open. */
   migrate?: boolean;
   onStoreError?: (error: Error) => void;
+  /** Hears of every audit event once it is written (the metrics count them). */
+  onAudit?: (event: AuditEvent) => void;
   /** Told of knex's warnings (a failed connection attempt); silent by default. */
   onDatabaseWarning?: (message: string) => void;
 }
@@ -85,7 +87,7 @@ export async function openStorage(config: IdpConfig, options: StorageOptions = {
     devices: createDeviceRepository(db),
     pairingCodes: createPairingCodeRepository(db),
     webauthnCredentials: createWebAuthnCredentialRepository(db),
-    audit: createAuditLog(db),
+    audit: createAuditLog(db, options.onAudit),
     async ready() {
       const [database, store] = await Promise.all([databaseReachable(db), shortLived.ping()]);
       return { database, shortLived: store };

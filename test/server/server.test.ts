@@ -10,8 +10,11 @@ import { Browser, readForm } from '../helpers/browser.ts';
 
 const SERVER = new URL('../../src/server.ts', import.meta.url).pathname;
 
+/** A management port for each server, so servers of one run never share the default 9000. */
+const managementPort = () => String(20000 + Math.floor(Math.random() * 20000));
+
 function start(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [SERVER], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SERVER], { env: { PATH: process.env.PATH ?? '', MANAGEMENT_PORT: managementPort(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
@@ -50,7 +53,8 @@ describe('standalone server', function () {
   it('starts with embedded storage, seeds the demo once, serves discovery and shuts down on SIGTERM', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const dataDir = mkdtempSync(join(tmpdir(), 'stepup-srv-'));
-    const env = { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+    const management = managementPort();
+    const env = { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: dataDir, LOG_LEVEL: 'warn', MANAGEMENT_PORT: management };
     const { child, output } = start(env);
     let ready: Response | undefined;
     for (let i = 0; i < 200 && !ready?.ok; i += 1) {
@@ -70,6 +74,10 @@ describe('standalone server', function () {
     const html = await demoPage.text();
     expect(html).to.include('<dt>preferred_username</dt><dd>demo</dd>');
     expect(html).to.include('<dt>amr</dt><dd>[&quot;pwd&quot;]</dd>');
+    // The management listener counted it; the public port has no /metrics.
+    const scraped = await (await fetch(`http://127.0.0.1:${management}/metrics`)).text();
+    expect(scraped).to.include('stepup_logins_total{outcome="success",level="low"} 1');
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).to.equal(404);
 
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
