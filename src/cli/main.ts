@@ -14,7 +14,7 @@ import { addSp, listSps, removeSp } from './commands/sp.ts';
 import { migrate } from './commands/migrate.ts';
 import { issuePairingCode, listDevices, revokeDevice, unlockDevice } from './commands/device.ts';
 import { assignToken, importTokens, listTokens, markToken, resetToken, resyncToken, unlockToken } from './commands/tokens.ts';
-import { addUser, listUsers, lockUser, setUserPassword, unlockUser } from './commands/user.ts';
+import { addUser, listUsers, lockUser, setUserAttribute, setUserPassword, unlockUser } from './commands/user.ts';
 import { CliError, toCliError, UsageError } from './errors.ts';
 import { createOutput, type Output, type TextSink } from './output.ts';
 import { readFirstLine } from './stdin.ts';
@@ -102,6 +102,15 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       // Only from stdin: a password on the command line would stay in shell history and `ps`.
       if (!values['password-stdin']) throw new UsageError('--password-stdin is required (the password is read from stdin)', 'user set-password');
       return setUserPassword({ storage, argon2: config.argon2 }, { username: username as string, password: await readFirstLine(stdin) }, out);
+    },
+  },
+  'user set-attribute': {
+    args: ['username', 'name'],
+    options: { 'value-stdin': { type: 'boolean' } },
+    run: async ([username, name], values, { config, storage, out, stdin }) => {
+      // Only from stdin: a CPR-derived value on the command line would stay in shell history and `ps`.
+      if (!values['value-stdin']) throw new UsageError('--value-stdin is required (the value is read from stdin)', 'user set-attribute');
+      return setUserAttribute({ storage, secretKey: config.secretKey }, { username: username as string, name: name as string, value: await readFirstLine(stdin) }, out);
     },
   },
   'user access-pass': {

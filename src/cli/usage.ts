@@ -40,6 +40,11 @@ export const COMMAND_HELP: Readonly<Record<string, { synopsis: string; descripti
     description: 'Set an employee\'s password (argon2id) from the first line of stdin. A locked account stays locked.',
     options: ['--password-stdin    read the password from the first line of stdin (required)'],
   },
+  'user set-attribute': {
+    synopsis: 'user set-attribute <username> <name> --value-stdin',
+    description: 'Set an attribute of an employee that identity verification compares the upstream\'s claim with (IDENTITY_USER_ATTRIBUTE), from the first line of stdin. Only a keyed digest is stored.',
+    options: ['--value-stdin       read the value from the first line of stdin (required)'],
+  },
   'client add': {
     synopsis: 'client add <client_id> --redirect-uri URI... [--public|--secret S] [--post-logout-redirect-uri URI] [--grant-type TYPE...] [--level low|substantial] [--name NAME] [--id-token-signed-response-alg ES256|RS256] [--password-max-age MIN] [--second-factor-max-age MIN] [--number-matching on|off]',
     description: 'Register a relying party (OIDC client). A confidential client without --secret gets a generated one, shown once.',

@@ -1,3 +1,5 @@
+import { ATTRIBUTE_NAME } from '../config/index.ts';
+import { EMAIL_ATTRIBUTE } from '../identity/attributes.ts';
 import { CliError } from './errors.ts';
 
 /**
@@ -39,6 +41,26 @@ const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61
 export function checkEmail(email: string): string {
   if (email.length > 254 || !EMAIL.test(email)) invalid(`--email "${printable(email)}" is not an e-mail address`);
   return email;
+}
+
+/**
+ * The name of an employee attribute (`user set-attribute`), as `IDENTITY_USER_ATTRIBUTE` names
+ * it. Not `email`: that is the user's e-mail address, set with `--email`.
+ */
+export function checkAttributeName(name: string): string {
+  if (name === EMAIL_ATTRIBUTE) invalid('email is the user\'s e-mail address (--email), not an attribute to set');
+  if (!ATTRIBUTE_NAME.test(name)) invalid(`the attribute name must be a letter, then up to 63 letters, digits, '.', '_' or '-', got "${printable(name)}"`);
+  return name;
+}
+
+/**
+ * An attribute's value read from stdin: not empty, without control characters or surrounding
+ * spaces, which no upstream claim would carry and which would only make it never match.
+ */
+export function checkAttributeValue(value: string): string {
+  if (value.length === 0) invalid('the value on stdin is empty');
+  if (/[\p{Cc}]/u.test(value) || value.trim() !== value) invalid('the value on stdin must not contain control characters or begin or end with a space');
+  return value;
 }
 
 /** A password read from stdin: not empty (length is the only rule here; argon2id takes any bytes). */

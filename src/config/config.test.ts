@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { expect } from 'chai';
 
-import { ConfigError, loadConfig } from './index.ts';
+import { ConfigError, configWith, loadConfig } from './index.ts';
 import { OPTIONS } from './options.ts';
 
 const SECRET = 'x'.repeat(32);
@@ -57,8 +57,52 @@ describe('configuration', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://db/idp', SECRET_KEY: SECRET }).firstFactorEnrolment).to.equal('access-pass');
     const production = { NODE_ENV: 'production', ISSUER: 'https://login.kommune.dk', DATABASE_URL: 'postgres://db/idp', REDIS_URL: 'redis://cache', SECRET_KEY: SECRET };
     expect(failure({ ...production, FIRST_FACTOR_ENROLMENT: 'password' }).variable).to.equal('FIRST_FACTOR_ENROLMENT');
-    expect(failure({ DATA_DIR: dataDir, FIRST_FACTOR_ENROLMENT: 'identity' }).message).to.match(/not available yet/);
+    expect(failure({ DATA_DIR: dataDir, FIRST_FACTOR_ENROLMENT: 'identity' }).message).to.equal(
+      'IDENTITY_ISSUER: is required with FIRST_FACTOR_ENROLMENT=identity (the upstream identity provider, e.g. a MitID broker)',
+    );
     expect(loadConfig({ DATA_DIR: dataDir, SELFSERVICE_STEP_UP_MAX_AGE: '5' }).selfServiceStepUpMaxAge).to.equal(300);
+  });
+
+  it('reads the upstream of FIRST_FACTOR_ENROLMENT=identity, naming what is missing or wrong', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'stepup-config-'));
+    const upstream = {
+      DATA_DIR: dataDir,
+      FIRST_FACTOR_ENROLMENT: 'identity',
+      IDENTITY_ISSUER: 'https://broker.example/op',
+      IDENTITY_CLIENT_ID: 'viborg-selvbetjening',
+      IDENTITY_CLIENT_SECRET: 'broker-secret',
+      IDENTITY_CLAIM: 'https://data.gov.dk/model/core/eid/person/uuid',
+      IDENTITY_USER_ATTRIBUTE: 'person-uuid',
+    };
+    const config = loadConfig(upstream);
+    expect(config.firstFactorEnrolment).to.equal('identity');
+    expect(config.identity).to.deep.equal({
+      issuer: 'https://broker.example/op',
+      clientId: 'viborg-selvbetjening',
+      clientSecret: 'broker-secret',
+      scope: 'openid',
+      claim: 'https://data.gov.dk/model/core/eid/person/uuid',
+      userAttribute: 'person-uuid',
+      acrValues: ['https://data.gov.dk/concept/core/nsis/loa/Substantial', 'https://data.gov.dk/concept/core/nsis/loa/High'],
+      holdSeconds: 600,
+    });
+    expect(loadConfig({ ...upstream, IDENTITY_ACR: ' https://data.gov.dk/concept/core/nsis/loa/High ', IDENTITY_VERIFICATION_SECONDS: '120' }).identity)
+      .to.deep.include({ acrValues: ['https://data.gov.dk/concept/core/nsis/loa/High'], holdSeconds: 120 });
+    // Set without `identity`, the upstream is not used.
+    expect(loadConfig({ ...upstream, FIRST_FACTOR_ENROLMENT: 'access-pass' }).identity).to.equal(undefined);
+    for (const name of ['IDENTITY_CLIENT_ID', 'IDENTITY_CLIENT_SECRET', 'IDENTITY_CLAIM', 'IDENTITY_USER_ATTRIBUTE']) {
+      expect(failure({ ...upstream, [name]: '' }).message, name).to.equal(`${name}: is required with FIRST_FACTOR_ENROLMENT=identity (the upstream identity provider, e.g. a MitID broker)`);
+    }
+    expect(failure({ ...upstream, IDENTITY_SCOPE: 'email' }).message).to.equal('IDENTITY_SCOPE: must include openid');
+    expect(failure({ ...upstream, IDENTITY_USER_ATTRIBUTE: 'cpr nummer' }).variable).to.equal('IDENTITY_USER_ATTRIBUTE');
+    expect(failure({ ...upstream, IDENTITY_ISSUER: 'broker' }).variable).to.equal('IDENTITY_ISSUER');
+    expect(failure({ ...upstream, IDENTITY_VERIFICATION_SECONDS: '30' }).variable).to.equal('IDENTITY_VERIFICATION_SECONDS');
+    const production = { NODE_ENV: 'production', ISSUER: 'https://login.kommune.dk', DATABASE_URL: 'postgres://db/idp', REDIS_URL: 'redis://cache', SECRET_KEY: SECRET };
+    expect(loadConfig({ ...upstream, ...production }).identity?.issuer).to.equal('https://broker.example/op');
+    expect(failure({ ...upstream, ...production, IDENTITY_ISSUER: 'http://broker.example/op' }).message).to.equal('IDENTITY_ISSUER: must be an https URL in production');
+    // An embedding application's configuration holds the same rule.
+    expect(() => configWith({ secretKey: SECRET, firstFactorEnrolment: 'identity' })).to.throw(ConfigError, /^FIRST_FACTOR_ENROLMENT: identity and the upstream identity provider/);
+    expect(configWith({ secretKey: SECRET, firstFactorEnrolment: 'identity', identity: config.identity }).identity).to.equal(config.identity);
   });
 
   it('reads TRUST_PROXY as a hop count or proxy addresses, and refuses "true"', () => {

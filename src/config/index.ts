@@ -57,9 +57,27 @@ export interface FactorLifetimes {
 
 /**
  * What lets an employee without a second factor add their first (ARCHITECTURE.md, "First
- * factor"): a one-time access pass from IT, or in the embedded demo the password alone.
+ * factor"): a one-time access pass from IT, a verification of their identity at an upstream
+ * provider, or in the embedded demo the password alone.
  */
-export type FirstFactorEnrolment = 'access-pass' | 'password';
+export type FirstFactorEnrolment = 'access-pass' | 'identity' | 'password';
+
+/** The upstream OpenID provider that verifies an employee's identity (`IDENTITY_*`, issue 9). */
+export interface IdentityUpstream {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** Scopes asked for, `openid` among them. */
+  scope: string;
+  /** The claim that names the person. */
+  claim: string;
+  /** The employee's attribute the claim must equal (`email`, or one set with `stepup user set-attribute`). */
+  userAttribute: string;
+  /** The ID token's `acr` must be one of these. */
+  acrValues: readonly string[];
+  /** How long a verification lets the portal change devices, seconds. */
+  holdSeconds: number;
+}
 
 /**
  * The proxies in front whose forwarding headers count (`TRUST_PROXY`): the nearest `hops` (0:
@@ -97,6 +115,8 @@ export interface IdpConfig {
   /** How recently a self-service session must have proven a second factor to change devices, seconds. */
   selfServiceStepUpMaxAge: number;
   firstFactorEnrolment: FirstFactorEnrolment;
+  /** The upstream that verifies identities; set exactly when `firstFactorEnrolment` is `identity`. */
+  identity: IdentityUpstream | undefined;
   /** How long a rotated-in signing key is published before it signs, seconds (`SIGNING_KEY_LEAD_HOURS`). */
   signingKeyLeadSeconds: number;
   /** The IdP's SAML entityID (`SAML_ENTITY_ID`); unset: `{issuer}/saml`, see {@link samlEntityId}. */
@@ -191,7 +211,10 @@ export function loadConfig(env: Env): IdpConfig {
   }
   const enrolment = str('FIRST_FACTOR_ENROLMENT');
   if (enrolment === 'identity') {
-    throw new ConfigError('FIRST_FACTOR_ENROLMENT', 'identity verification is not available yet; use access-pass');
+    for (const name of IDENTITY_REQUIRED) {
+      if (!str(name)) throw new ConfigError(name, 'is required with FIRST_FACTOR_ENROLMENT=identity (the upstream identity provider, e.g. a MitID broker)');
+    }
+    if (production && new URL(str('IDENTITY_ISSUER') as string).protocol !== 'https:') throw new ConfigError('IDENTITY_ISSUER', 'must be an https URL in production');
   }
   if (production && enrolment === 'password') {
     throw new ConfigError('FIRST_FACTOR_ENROLMENT', 'password is for the embedded demo only; a stolen password must not add a device in production');
@@ -203,6 +226,35 @@ export function loadConfig(env: Env): IdpConfig {
   const secret = resolveSecretKey({ given: str('SECRET_KEY'), dataDir });
   return { ...fromValues(values), secretKey: secret.key, secretKeyGenerated: secret.generated };
 }
+
+/** What `FIRST_FACTOR_ENROLMENT=identity` cannot do without: the upstream, our client there, and what to compare. */
+const IDENTITY_REQUIRED = ['IDENTITY_ISSUER', 'IDENTITY_CLIENT_ID', 'IDENTITY_CLIENT_SECRET', 'IDENTITY_CLAIM', 'IDENTITY_USER_ATTRIBUTE'] as const satisfies readonly OptionName[];
+
+/**
+ * Reads the `IDENTITY_*` settings into the upstream's description. The scope must ask for an ID
+ * token (`openid`, OIDC Core §3.1.2.1); an attribute name is what `stepup user set-attribute` accepts.
+ */
+function readIdentityUpstream(str: (name: OptionName) => string | undefined, holdSeconds: number): IdentityUpstream {
+  const scope = (str('IDENTITY_SCOPE') as string).trim();
+  if (!scope.split(/\s+/).includes('openid')) throw new ConfigError('IDENTITY_SCOPE', 'must include openid');
+  const userAttribute = str('IDENTITY_USER_ATTRIBUTE') as string;
+  if (!ATTRIBUTE_NAME.test(userAttribute)) throw new ConfigError('IDENTITY_USER_ATTRIBUTE', `must be email or a name of letters, digits, '.', '_' or '-', got "${userAttribute}"`);
+  const acrValues = (str('IDENTITY_ACR') as string).split(/\s+/).filter(Boolean);
+  if (acrValues.length === 0) throw new ConfigError('IDENTITY_ACR', 'must name at least one acr value');
+  return {
+    issuer: str('IDENTITY_ISSUER') as string,
+    clientId: str('IDENTITY_CLIENT_ID') as string,
+    clientSecret: str('IDENTITY_CLIENT_SECRET') as string,
+    scope,
+    claim: str('IDENTITY_CLAIM') as string,
+    userAttribute,
+    acrValues,
+    holdSeconds,
+  };
+}
+
+/** The name of an employee attribute (`IDENTITY_USER_ATTRIBUTE`, `stepup user set-attribute`). */
+export const ATTRIBUTE_NAME = /^[A-Za-z][\w.-]{0,63}$/;
 
 /**
  * Reads `TRUST_PROXY`: `false`/`0`, a hop count, or addresses and CIDR ranges. `true` is refused
@@ -313,6 +365,7 @@ function fromValues(values: Map<OptionName, string | number | undefined>): Omit<
     },
     selfServiceStepUpMaxAge: num('SELFSERVICE_STEP_UP_MAX_AGE') * 60,
     firstFactorEnrolment: (str('FIRST_FACTOR_ENROLMENT') as FirstFactorEnrolment | undefined) ?? (str('DATABASE_URL') ? 'access-pass' : 'password'),
+    identity: str('FIRST_FACTOR_ENROLMENT') === 'identity' ? readIdentityUpstream(str, num('IDENTITY_VERIFICATION_SECONDS')) : undefined,
     signingKeyLeadSeconds: num('SIGNING_KEY_LEAD_HOURS') * 3600,
     samlEntityId: str('SAML_ENTITY_ID'),
     samlClockSkewSeconds: num('SAML_CLOCK_SKEW_SECONDS'),
@@ -327,7 +380,11 @@ export function configWith(overrides: Partial<IdpConfig> & Pick<IdpConfig, 'secr
   if (overrides.secretKey.length < 32) throw new ConfigError('SECRET_KEY', 'must be at least 32 characters');
   const defaults = fromValues(readAll({}));
   const firstFactorEnrolment = overrides.databaseUrl ? 'access-pass' : defaults.firstFactorEnrolment;
-  return { ...defaults, firstFactorEnrolment, secretKeyGenerated: false, ...overrides };
+  const config: IdpConfig = { ...defaults, firstFactorEnrolment, secretKeyGenerated: false, ...overrides };
+  if ((config.firstFactorEnrolment === 'identity') !== (config.identity !== undefined)) {
+    throw new ConfigError('FIRST_FACTOR_ENROLMENT', 'identity and the upstream identity provider (IDENTITY_*) go together: set both or neither');
+  }
+  return config;
 }
 
 /** The IdP's SAML entityID: `SAML_ENTITY_ID`, or `{ISSUER}/saml` (issue "Step 5"). */

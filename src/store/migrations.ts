@@ -11,6 +11,7 @@ import * as defaultFactor from '../../migrations/20261125_008_default_factor.ts'
 import * as samlServiceProviders from '../../migrations/20261125_009_saml_service_providers.ts';
 import * as signingCertificates from '../../migrations/20261125_010_signing_certificates.ts';
 import * as webauthnCredentials from '../../migrations/20261125_011_webauthn_credentials.ts';
+import * as userAttributes from '../../migrations/20261125_012_user_attributes.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -33,6 +34,7 @@ const MIGRATIONS: ReadonlyArray<[name: string, migration: Migration]> = [
   ['20261125_009_saml_service_providers', samlServiceProviders],
   ['20261125_010_signing_certificates', signingCertificates],
   ['20261125_011_webauthn_credentials', webauthnCredentials],
+  ['20261125_012_user_attributes', userAttributes],
 ];
 
 /** A knex migration source over {@link MIGRATIONS}. */

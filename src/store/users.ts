@@ -50,6 +50,10 @@ export interface UserRepository {
   defaultFactorId(userId: string): Promise<string | null>;
   /** Makes `factorId` the user's default second factor; null clears it. The caller checks the factor is theirs. */
   setDefaultFactor(userId: string, factorId: string | null): Promise<void>;
+  /** The stored digest of one of the user's attributes (`user_attributes`), or undefined. */
+  attributeDigest(userId: string, name: string): Promise<string | undefined>;
+  /** Stores the digest of an attribute, replacing the one before; true if there was one. */
+  setAttributeDigest(userId: string, name: string, digest: string, trx?: Knex.Transaction): Promise<boolean>;
   count(): Promise<number>;
 }
 
@@ -113,6 +117,20 @@ export function createUserRepository(db: Knex): UserRepository {
     },
     async setDefaultFactor(userId, factorId) {
       await users().where({ id: userId }).update({ default_factor_id: factorId, updated_at: db.fn.now() });
+    },
+    async attributeDigest(userId, name) {
+      if (!UUID.test(userId)) return undefined;
+      const row = (await db('user_attributes').where({ user_id: userId, name }).first('value_digest')) as { value_digest: string } | undefined;
+      return row?.value_digest;
+    },
+    async setAttributeDigest(userId, name, digest, trx) {
+      const attributes = () => (trx ?? db)('user_attributes');
+      const existed = (await attributes().where({ user_id: userId, name }).first('name')) !== undefined;
+      await attributes()
+        .insert({ user_id: userId, name, value_digest: digest })
+        .onConflict(['user_id', 'name'])
+        .merge({ value_digest: digest, updated_at: db.fn.now() });
+      return existed;
     },
     async count() {
       const [{ count }] = (await db('users').count({ count: '*' })) as [{ count: string | number }];

@@ -6,9 +6,11 @@ import { createPasswordLogin } from '../../src/auth/password-login.ts';
 import { verifyPassword } from '../../src/auth/password-hash.ts';
 import { configWith } from '../../src/config/index.ts';
 import { deriveKey } from '../../src/crypto/derived-keys.ts';
+import { createUserAttributes } from '../../src/identity/attributes.ts';
 import { createMemoryStore } from '../../src/store/short-lived/memory.ts';
 import { createRedisStore } from '../../src/store/short-lived/redis.ts';
 import type { ShortLivedStore } from '../../src/store/short-lived/types.ts';
+import type { User, UserRepository } from '../../src/store/users.ts';
 import { createCliBacking, SECRET_KEY, type CliBacking } from './run.ts';
 
 const PASSWORD = 'Vinter-i-Viborg-2026';
@@ -300,6 +302,60 @@ describe('stepup user', function () {
         return [user?.passwordHash, (await events('user.password.set')).filter((event) => event.userId === user?.id)];
       });
       expect(hash).to.equal(null);
+      expect(sets).to.have.length(0);
+    });
+  });
+
+  describe('set-attribute', () => {
+    const PERSON = '6f0b3c1e-8a0d-4c52-9f1e-2d3b4a5c6d7e';
+    const attributes = (users: UserRepository) => createUserAttributes({ users, key: deriveKey(SECRET_KEY, 'user-attribute') });
+
+    it('stores only a keyed digest of the first line on stdin, which identity verification matches, and audits the name without the value', async () => {
+      const username = unique('mitid');
+      expect((await backing.run(['user', 'add', username])).code).to.equal(0);
+      const result = await backing.run(['user', 'set-attribute', username, 'person-uuid', '--value-stdin', '--json'], { stdin: `${PERSON}\n` });
+      expect(result.code, result.stderr).to.equal(0);
+      expect(JSON.parse(result.stdout)).to.deep.include({ attribute: 'person-uuid', replaced: false });
+      const again = await backing.run(['user', 'set-attribute', username, 'person-uuid', '--value-stdin'], { stdin: PERSON });
+      expect(again.stdout).to.equal(`Replaced the attribute person-uuid of ${username} (stored as a keyed digest; it cannot be shown).\n`);
+
+      await backing.inspect(async (db, { users, events }) => {
+        const user = await users.findByUsername(username);
+        const rows = await db('user_attributes').where({ user_id: user?.id });
+        expect(rows).to.have.length(1);
+        expect(JSON.stringify(rows)).not.to.include(PERSON);
+        const stored = await attributes(users).expected(user as User, 'person-uuid');
+        expect(stored?.equals(attributes(users).digest('person-uuid', PERSON))).to.equal(true);
+        const set = (await events('user.attribute.set')).filter((event) => event.userId === user?.id);
+        expect(set.map((event) => event.details)).to.deep.equal([{ name: 'person-uuid', replaced: false }, { name: 'person-uuid', replaced: true }]);
+        expect(JSON.stringify(set)).not.to.include(PERSON);
+      });
+    });
+
+    it('reads the value only from stdin, and refuses email, a bad name or value, or an unknown user, writing nothing', async () => {
+      const username = unique('uden-attribut');
+      expect((await backing.run(['user', 'add', username])).code).to.equal(0);
+      const withoutFlag = await backing.run(['user', 'set-attribute', username, 'person-uuid'], { stdin: PERSON });
+      expect(withoutFlag.code).to.equal(2);
+      expect(withoutFlag.stderr).to.match(/^stepup: --value-stdin is required \(the value is read from stdin\)\nUsage: stepup user set-attribute <username> <name> --value-stdin/);
+      const refusals: Array<[string, string, string]> = [
+        ['email', 'anna@viborg.dk', 'stepup: email is the user\'s e-mail address (--email), not an attribute to set\n'],
+        ['cpr nummer', PERSON, 'stepup: the attribute name must be a letter, then up to 63 letters, digits, \'.\', \'_\' or \'-\', got "cpr nummer"\n'],
+        ['person-uuid', '\n', 'stepup: the value on stdin is empty\n'],
+        ['person-uuid', ` ${PERSON}`, 'stepup: the value on stdin must not contain control characters or begin or end with a space\n'],
+      ];
+      for (const [name, stdin, stderr] of refusals) {
+        const refused = await backing.run(['user', 'set-attribute', username, name, '--value-stdin'], { stdin });
+        expect(refused.code, name).to.equal(1);
+        expect(refused.stderr).to.equal(stderr);
+      }
+      const unknown = await backing.run(['user', 'set-attribute', unique('ingen'), 'person-uuid', '--value-stdin'], { stdin: PERSON });
+      expect(unknown.code).to.equal(1);
+      const [rows, sets] = await backing.inspect(async (db, { users, events }) => {
+        const user = await users.findByUsername(username);
+        return [await db('user_attributes').where({ user_id: user?.id }), (await events('user.attribute.set')).filter((event) => event.userId === user?.id)];
+      });
+      expect(rows).to.have.length(0);
       expect(sets).to.have.length(0);
     });
   });

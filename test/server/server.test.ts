@@ -31,6 +31,13 @@ describe('standalone server', function () {
     expect(output().trim()).to.equal('stepup-idp: configuration error: PORT: must be a whole number, got "eighty"');
   });
 
+  it('refuses FIRST_FACTOR_ENROLMENT=identity without an upstream, with one clear line', async () => {
+    const { child, output } = start({ FIRST_FACTOR_ENROLMENT: 'identity', DATA_DIR: mkdtempSync(join(tmpdir(), 'stepup-srv-')) });
+    const [code] = await once(child, 'exit');
+    expect(code).to.equal(1);
+    expect(output().trim()).to.equal('stepup-idp: configuration error: IDENTITY_ISSUER: is required with FIRST_FACTOR_ENROLMENT=identity (the upstream identity provider, e.g. a MitID broker)');
+  });
+
   it('stops with one clear line when SECRET_KEY is not the one that sealed the signing keys', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const env = { PORT: String(port), ISSUER: `http://127.0.0.1:${port}`, DATA_DIR: mkdtempSync(join(tmpdir(), 'stepup-srv-')), LOG_LEVEL: 'warn' };

@@ -1,11 +1,13 @@
 import type { Argon2Params, LockoutLimits } from '../../config/index.ts';
 import { hashPassword } from '../../auth/password-hash.ts';
 import { createPasswordLogin } from '../../auth/password-login.ts';
+import { deriveKey } from '../../crypto/derived-keys.ts';
+import { createUserAttributes } from '../../identity/attributes.ts';
 import type { Storage } from '../../store/index.ts';
 import type { User } from '../../store/users.ts';
 import { CliError } from '../errors.ts';
 import type { Output } from '../output.ts';
-import { checkDisplayName, checkEmail, checkOneOf, checkPassword, checkUsername, printable } from '../validate.ts';
+import { checkAttributeName, checkAttributeValue, checkDisplayName, checkEmail, checkOneOf, checkPassword, checkUsername, printable } from '../validate.ts';
 
 /** What `stepup` prints about a user: never the password hash. */
 export interface UserSummary {
@@ -215,6 +217,31 @@ export async function setUserPassword(
   out.line(`Set the password of ${user.username}.`);
   if (user.status === 'locked') out.line(`${user.username} is locked; \`stepup user unlock ${user.username}\` lets them in.`);
   return { user: summary({ ...user, passwordHash }), hadPassword: user.passwordHash !== null };
+}
+
+/**
+ * Sets an attribute of an employee (`stepup user set-attribute`): what identity verification
+ * compares the upstream's claim with (`IDENTITY_USER_ATTRIBUTE`), e.g. a person UUID. Only its
+ * keyed digest is stored (`identity/attributes.ts`); the value comes from stdin, since a
+ * CPR-derived value must not stay in shell history or `ps`. Written with `user.attribute.set`
+ * (its name, never its value) in one transaction.
+ */
+export async function setUserAttribute(
+  deps: { storage: Pick<Storage, 'db' | 'users' | 'audit'>; secretKey: string },
+  input: { username: string; name: string; value: string },
+  out: Output,
+): Promise<{ user: UserSummary; attribute: string; replaced: boolean }> {
+  const name = checkAttributeName(input.name);
+  const value = checkAttributeValue(input.value);
+  const user = await findUser(deps.storage, input.username);
+  const attributes = createUserAttributes({ users: deps.storage.users, key: deriveKey(deps.secretKey, 'user-attribute') });
+  const replaced = await deps.storage.db.transaction(async (trx) => {
+    const had = await attributes.set({ userId: user.id, name, value }, trx);
+    await deps.storage.audit.record({ type: 'user.attribute.set', actor: ACTOR, userId: user.id, username: user.username, details: { name, replaced: had } }, trx);
+    return had;
+  });
+  out.line(`${replaced ? 'Replaced' : 'Set'} the attribute ${name} of ${user.username} (stored as a keyed digest; it cannot be shown).`);
+  return { user: summary(user), attribute: name, replaced };
 }
 
 /** The user with this username (any letter case), or a `not_found` failure naming it. */
