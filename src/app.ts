@@ -358,6 +358,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     audit: storage.audit,
     flows: samlFlows,
     skewSeconds: config.samlClockSkewSeconds,
+    ssoUrl: `${config.issuer}/saml/sso`,
     basePath,
     now,
   });

@@ -46,21 +46,23 @@ const request = (overrides: Partial<AuthnRequest> = {}): AuthnRequest => ({
   ForceAuthn: false,
   IsPassive: false,
   RequestedAuthnContext: undefined,
+  Destination: undefined,
   ...overrides,
 });
 
-const check = (req: AuthnRequest, record: ServiceProviderRecord | undefined = sp()) => checkAuthnRequest({ request: req, sp: record, now: NOW, skewSeconds: 120 });
+const SSO_URL = 'https://login.viborg.dk/saml/sso';
+const check = (req: AuthnRequest, record: ServiceProviderRecord | undefined = sp()) => checkAuthnRequest({ request: req, sp: record, now: NOW, skewSeconds: 120, destination: SSO_URL });
 
 describe('readAuthnRequest', function () {
   const parse = (xml: string) => readAuthnRequest(new DOMParser().parseFromString(xml, 'text/xml'));
   const SAMLP = 'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"';
 
   it('reads the root\'s attributes, its own Issuer and RequestedAuthnContext', () => {
-    const result = parse(`<samlp:AuthnRequest ${SAMLP} ID="_a" Version="2.0" IssueInstant="2026-11-25T12:00:00Z" ForceAuthn="true" AssertionConsumerServiceIndex="2"><saml:Issuer> https://sp.example/saml </saml:Issuer><samlp:RequestedAuthnContext Comparison="minimum"><saml:AuthnContextClassRef>${ACR_VALUES.substantial}</saml:AuthnContextClassRef></samlp:RequestedAuthnContext></samlp:AuthnRequest>`);
+    const result = parse(`<samlp:AuthnRequest ${SAMLP} ID="_a" Version="2.0" IssueInstant="2026-11-25T12:00:00Z" Destination="https://login.viborg.dk/saml/sso" ForceAuthn="true" AssertionConsumerServiceIndex="2"><saml:Issuer> https://sp.example/saml </saml:Issuer><samlp:RequestedAuthnContext Comparison="minimum"><saml:AuthnContextClassRef>${ACR_VALUES.substantial}</saml:AuthnContextClassRef></samlp:RequestedAuthnContext></samlp:AuthnRequest>`);
     expect(result).to.deep.equal({
       ok: true,
       request: {
-        ID: '_a', IssueInstant: '2026-11-25T12:00:00Z', Issuer: 'https://sp.example/saml', AssertionConsumerServiceURL: undefined,
+        ID: '_a', IssueInstant: '2026-11-25T12:00:00Z', Issuer: 'https://sp.example/saml', Destination: 'https://login.viborg.dk/saml/sso', AssertionConsumerServiceURL: undefined,
         AssertionConsumerServiceIndex: 2, ProtocolBinding: undefined, ForceAuthn: true, IsPassive: false,
         RequestedAuthnContext: { Comparison: 'minimum', AuthnContextClassRef: [ACR_VALUES.substantial] },
       },
@@ -94,12 +96,18 @@ describe('checkAuthnRequest', function () {
   });
 
   it('refuses an unknown SP, an IssueInstant outside the skew or malformed, and another response binding', () => {
-    expect(checkAuthnRequest({ request: request(), sp: undefined, now: NOW, skewSeconds: 120 })).to.deep.equal({ ok: false, reason: 'unknown-sp' });
+    expect(checkAuthnRequest({ request: request(), sp: undefined, now: NOW, skewSeconds: 120, destination: SSO_URL })).to.deep.equal({ ok: false, reason: 'unknown-sp' });
     expect(check(request({ IssueInstant: '2026-11-25T11:57:59Z' }))).to.deep.equal({ ok: false, reason: 'stale' });
     expect(check(request({ IssueInstant: '2026-11-25T12:02:01Z' }))).to.deep.equal({ ok: false, reason: 'stale' });
     expect(check(request({ IssueInstant: '2026-11-25T11:58:00Z' }))).to.include({ ok: true });
     expect(check(request({ IssueInstant: '2026-11-25 12:00:00' }))).to.deep.equal({ ok: false, reason: 'issue-instant' });
     expect(check(request({ ProtocolBinding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact' }))).to.deep.equal({ ok: false, reason: 'binding-unsupported' });
+  });
+
+  it('refuses a request addressed to another endpoint (Destination), and takes one addressed to ours or to none', () => {
+    expect(check(request({ Destination: 'https://other-idp.example/saml/sso' }))).to.deep.equal({ ok: false, reason: 'destination' });
+    expect(check(request({ Destination: SSO_URL }))).to.include({ ok: true });
+    expect(check(request({ Destination: undefined }))).to.include({ ok: true });
   });
 
   it('needs the higher of the requested level and the SP\'s registered one, and has no level for a request none meets', () => {

@@ -9,7 +9,7 @@ import type { Document, Element } from '@xmldom/xmldom';
 import { LEVELS, levelOfAcr, satisfiesLevel, type Level } from '../auth/levels.ts';
 import { childElements } from '../factors/code-viewer/import/xml.ts';
 import type { ServiceProviderRecord, SpIndexedEndpoint } from '../store/service-providers.ts';
-import { checkIssueInstant, readRequestAbstract, SAML_NS as NS, type RequestAbstract } from './request-abstract.ts';
+import { checkDestination, checkIssueInstant, readRequestAbstract, SAML_NS as NS, type RequestAbstract } from './request-abstract.ts';
 import { HTTP_POST } from './sp-metadata.ts';
 
 /** The parts of an AuthnRequest the IdP acts on, spelled as in SAML core §3.4.1. */
@@ -37,6 +37,7 @@ export type AuthnRequestFailure =
   | 'issue-instant'
   | 'stale'
   | 'unknown-sp'
+  | 'destination'
   | 'acs-not-registered'
   | 'binding-unsupported'
   | 'authn-context-unsupported';
@@ -82,6 +83,8 @@ export interface CheckAuthnRequestOptions {
   now: number;
   /** How far IssueInstant may be from `now`, seconds. */
   skewSeconds: number;
+  /** Our SingleSignOnService URL (`{issuer}/saml/sso`), which a Destination must name. */
+  destination: string;
 }
 
 /**
@@ -95,14 +98,16 @@ export type CheckAuthnRequestResult =
 
 /**
  * Checks a request against its SP's registration: the SP is known, the ACS is one of its
- * metadata's HTTP-POST endpoints, IssueInstant is within the skew. Never trusts the request's
- * ACS URL before it matched.
+ * metadata's HTTP-POST endpoints, IssueInstant is within the skew, a Destination is ours. Never
+ * trusts the request's ACS URL before it matched.
  */
 export function checkAuthnRequest(options: CheckAuthnRequestOptions): CheckAuthnRequestResult {
   const { request, sp, now, skewSeconds } = options;
   if (!sp) return { ok: false, reason: 'unknown-sp' };
   const instant = checkIssueInstant({ IssueInstant: request.IssueInstant, now, skewSeconds });
   if (instant) return { ok: false, reason: instant };
+  const destination = checkDestination(request.Destination, options.destination);
+  if (destination) return { ok: false, reason: destination };
   if (request.ProtocolBinding !== undefined && request.ProtocolBinding !== HTTP_POST) return { ok: false, reason: 'binding-unsupported' };
   const acs = assertionConsumerService(request, sp.metadata.assertionConsumerServices);
   if (!acs) return { ok: false, reason: 'acs-not-registered' };

@@ -11,12 +11,10 @@ import { childElements } from '../factors/code-viewer/import/xml.ts';
 import type { SessionParticipant } from '../sessions/sso-session.ts';
 import type { SpEndpoint } from '../store/service-providers.ts';
 import { BINDINGS, type SamlBinding } from './idp-metadata.ts';
-import { checkIssueInstant, parseUtcDateTime, readRequestAbstract, SAML_NS as NS, type RequestAbstract, type RequestAbstractFailure } from './request-abstract.ts';
+import { checkDestination, checkIssueInstant, parseUtcDateTime, readRequestAbstract, SAML_NS as NS, type RequestAbstract, type RequestAbstractFailure } from './request-abstract.ts';
 
 /** The parts of a LogoutRequest the IdP acts on, spelled as in SAML core §3.7.1. */
 export interface LogoutRequest extends RequestAbstract {
-  /** Where the SP sent it (§3.2.1), when it says. */
-  Destination: string | undefined;
   /** The time after which it is void (§3.7.1), when it says. */
   NotOnOrAfter: string | undefined;
   /** The principal to log out: the NameID's Format (absent: unspecified, §8.3.1) and value. */
@@ -58,7 +56,6 @@ export function readLogoutRequest(document: Document): ReadLogoutRequestResult {
     ok: true,
     request: {
       ...abstract.request,
-      Destination: root.getAttribute('Destination') || undefined,
       NotOnOrAfter: root.getAttribute('NotOnOrAfter') || undefined,
       NameID: { Format: nameId.getAttribute('Format') || undefined, value },
       SessionIndex: childElements(root, NS.samlp, 'SessionIndex').map((element) => (element.textContent ?? '').trim()),
@@ -106,7 +103,8 @@ export function checkLogoutRequest(options: CheckLogoutRequestOptions): CheckLog
     if (expires === undefined) return { ok: false, reason: 'not-on-or-after' };
     if (now >= expires + skewSeconds * 1000) return { ok: false, reason: 'expired' };
   }
-  if (request.Destination !== undefined && request.Destination !== options.destination) return { ok: false, reason: 'destination' };
+  const destination = checkDestination(request.Destination, options.destination);
+  if (destination) return { ok: false, reason: destination };
   const endpoint = logoutResponseEndpoint(options.singleLogoutServices, options.binding);
   return endpoint ? { ok: true, endpoint } : { ok: false, reason: 'no-logout-service' };
 }

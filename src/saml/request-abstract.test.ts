@@ -1,7 +1,7 @@
 import { DOMParser, type Element } from '@xmldom/xmldom';
 import { expect } from 'chai';
 
-import { checkIssueInstant, parseUtcDateTime, readRequestAbstract } from './request-abstract.ts';
+import { checkDestination, checkIssueInstant, parseUtcDateTime, readRequestAbstract } from './request-abstract.ts';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 const NAMESPACES = 'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"';
@@ -9,9 +9,15 @@ const NAMESPACES = 'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:sam
 describe('readRequestAbstract', function () {
   const read = (xml: string) => readRequestAbstract(new DOMParser().parseFromString(xml, 'text/xml').documentElement as Element);
 
-  it('reads ID, IssueInstant and the root\'s own Issuer, trimmed', () => {
-    expect(read(`<samlp:X ${NAMESPACES} ID="_a" Version="2.0" IssueInstant="2026-11-25T12:00:00Z"><saml:Issuer> https://sp.example/saml </saml:Issuer></samlp:X>`))
-      .to.deep.equal({ ok: true, request: { ID: '_a', IssueInstant: '2026-11-25T12:00:00Z', Issuer: 'https://sp.example/saml' } });
+  it('reads ID, IssueInstant, Destination and the root\'s own Issuer, trimmed', () => {
+    expect(read(`<samlp:X ${NAMESPACES} ID="_a" Version="2.0" IssueInstant="2026-11-25T12:00:00Z" Destination="https://idp.example/saml/sso"><saml:Issuer> https://sp.example/saml </saml:Issuer></samlp:X>`))
+      .to.deep.equal({ ok: true, request: { ID: '_a', IssueInstant: '2026-11-25T12:00:00Z', Issuer: 'https://sp.example/saml', Destination: 'https://idp.example/saml/sso' } });
+  });
+
+  it('checks a Destination against the endpoint reached, and lets a request without one pass', () => {
+    expect(checkDestination('https://idp.example/saml/sso', 'https://idp.example/saml/sso')).to.equal(undefined);
+    expect(checkDestination(undefined, 'https://idp.example/saml/sso')).to.equal(undefined);
+    expect(checkDestination('https://idp.example/saml/slo', 'https://idp.example/saml/sso')).to.equal('destination');
   });
 
   it('refuses another version, no ID, and an Issuer that is not the root\'s child', () => {

@@ -19,6 +19,8 @@ export interface RequestAbstract {
   /** As written; {@link checkIssueInstant} judges it. */
   IssueInstant: string;
   Issuer: string;
+  /** Where the SP sent it, when it says. */
+  Destination: string | undefined;
 }
 
 /** Why {@link readRequestAbstract} refused a request. */
@@ -38,7 +40,16 @@ export function readRequestAbstract(root: Element): ReadRequestAbstractResult {
   if (!ID) return { ok: false, reason: 'missing-id' };
   const Issuer = childElements(root, SAML_NS.saml, 'Issuer')[0]?.textContent?.trim();
   if (!Issuer) return { ok: false, reason: 'missing-issuer' };
-  return { ok: true, request: { ID, IssueInstant: root.getAttribute('IssueInstant') ?? '', Issuer } };
+  return { ok: true, request: { ID, IssueInstant: root.getAttribute('IssueInstant') ?? '', Issuer, Destination: root.getAttribute('Destination') || undefined } };
+}
+
+/**
+ * Whether a request's Destination, when it has one, is the endpoint it reached (SAML Bindings
+ * §3.4.5.2, §3.5.5.2): a request the SP addressed to another endpoint, or another IdP, is not
+ * for us, however well it is signed.
+ */
+export function checkDestination(Destination: string | undefined, ours: string): 'destination' | undefined {
+  return Destination !== undefined && Destination !== ours ? 'destination' : undefined;
 }
 
 /** xs:dateTime in UTC (SAML core §1.3.3); Date.parse accepts more, so the shape is checked too. */

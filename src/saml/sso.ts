@@ -22,6 +22,8 @@ export interface SsoEndpointOptions {
   flows: SamlFlowProtocol;
   /** How far IssueInstant may be from our clock, seconds (`SAML_CLOCK_SKEW_SECONDS`). */
   skewSeconds: number;
+  /** This endpoint's URL, `{issuer}/saml/sso`, which a request's Destination must name. */
+  ssoUrl: string;
   basePath: string;
   now: () => number;
 }
@@ -41,7 +43,7 @@ export function createSsoEndpoint(options: SsoEndpointOptions): { redirect: Midd
     // Required when the SP's metadata (AuthnRequestsSigned) or its registration
     // (`--require-signed-requests`) says so; verified whenever there is one.
     checkSignature(received, document, sp, { required: sp.metadata.authnRequestsSigned || sp.requireSignedRequests });
-    const checked = checkAuthnRequest({ request, sp, now: now(), skewSeconds });
+    const checked = checkAuthnRequest({ request, sp, now: now(), skewSeconds, destination: options.ssoUrl });
     if (!checked.ok) throw new Refusal(checked.reason, sp.entityId);
     await intake.claimId(sp, request.ID);
     return { request, sp, acs: checked.acs, assurance: checked.assurance };

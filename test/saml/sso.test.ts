@@ -464,8 +464,8 @@ describe('SAML SSO at /saml/sso, with @node-saml/node-saml as the SP', function 
   describe('refuses hostile requests with an error page and an audit event, and nothing else', () => {
     /** A Redirect request for hand-made XML. */
     const redirectFor = (xml: string) => `${running.url}/saml/sso?SAMLRequest=${encodeURIComponent(deflateRawSync(Buffer.from(xml)).toString('base64'))}&RelayState=r`;
-    const authnRequest = (options: { id?: string; issueInstant?: string; issuer?: string; prolog?: string } = {}) =>
-      `${options.prolog ?? ''}<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${options.id ?? `_${Math.random().toString(16).slice(2)}`}" Version="2.0" IssueInstant="${options.issueInstant ?? new Date(clock.now()).toISOString()}" AssertionConsumerServiceURL="${ACS}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"><saml:Issuer>${options.issuer ?? SP_ENTITY_ID}</saml:Issuer></samlp:AuthnRequest>`;
+    const authnRequest = (options: { id?: string; issueInstant?: string; issuer?: string; prolog?: string; destination?: string } = {}) =>
+      `${options.prolog ?? ''}<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="${options.id ?? `_${Math.random().toString(16).slice(2)}`}" Version="2.0" IssueInstant="${options.issueInstant ?? new Date(clock.now()).toISOString()}"${options.destination ? ` Destination="${options.destination}"` : ''} AssertionConsumerServiceURL="${ACS}" ProtocolBinding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"><saml:Issuer>${options.issuer ?? SP_ENTITY_ID}</saml:Issuer></samlp:AuthnRequest>`;
 
 
     it('an unknown SP', async () => {
@@ -485,6 +485,10 @@ describe('SAML SSO at /saml/sso, with @node-saml/node-saml as the SP', function 
 
     it('a stale IssueInstant', async () => {
       await expectRefused(redirectFor(authnRequest({ issueInstant: new Date(clock.now() - 10 * 60_000).toISOString() })), 'stale');
+    });
+
+    it('a request addressed to another endpoint (Destination)', async () => {
+      await expectRefused(redirectFor(authnRequest({ destination: 'https://other-idp.example/saml/sso' })), 'destination');
     });
 
     it('a DOCTYPE', async () => {
