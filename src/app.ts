@@ -32,6 +32,10 @@ import { securityHeaders } from './http/security-headers.ts';
 import { createFlowRegistry } from './interactions/flow.ts';
 import { countedFlows, createMetrics, type IdpMetrics } from './metrics/metrics.ts';
 import { createInteractionRouter } from './interactions/router.ts';
+import { createUserAttributes } from './identity/attributes.ts';
+import { createVerificationTransactions, VERIFICATION_LIFETIME_SECONDS } from './identity/transactions.ts';
+import { createUpstreamIdentityProvider } from './identity/upstream.ts';
+import { createIdentityVerification } from './identity/verification.ts';
 import { createChallengeAnswers } from './factors/device/answers.ts';
 import { createChallengeStore } from './factors/device/challenges.ts';
 import { createDeviceKinds } from './factors/device/kinds.ts';
@@ -47,6 +51,7 @@ import { createLoginRequirements } from './provider/login-requirements.ts';
 import { endProviderSession, endSsoSessionOnLogout } from './provider/logout.ts';
 import { stepUpPolicy } from './provider/step-up-check.ts';
 import { createRefreshTokenRestatement } from './provider/token-assurance.ts';
+import { identityRedirectUri } from './selfservice/identity-verification.ts';
 import { createSelfServiceRouter, selfServiceClient } from './selfservice/router.ts';
 import { SSO_SESSION_LIMITS } from './sessions/sso-session.ts';
 import { createSsoSessions } from './sessions/sso-sessions.ts';
@@ -247,6 +252,16 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     maxFailures: config.factorLockout.maxFailures,
     now,
   });
+  // FIRST_FACTOR_ENROLMENT=identity: employees verify their identity at the upstream (issue 9).
+  const identity = config.identity && createIdentityVerification({
+    upstream: createUpstreamIdentityProvider({ upstream: config.identity, redirectUri: identityRedirectUri(config.issuer) }),
+    transactions: createVerificationTransactions({ store: storage.shortLived, lifetimeSeconds: VERIFICATION_LIFETIME_SECONDS, now }),
+    attributes: createUserAttributes({ users: storage.users, key: deriveKey(config.secretKey, 'user-attribute') }),
+    audit: storage.audit,
+    settings: config.identity,
+    log: logger,
+    now,
+  });
   const deviceService = createDeviceService({
     devices: storage.devices,
     pairingCodes: storage.pairingCodes,
@@ -348,6 +363,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     accessPasses,
     audit: storage.audit,
     firstFactorEnrolment: config.firstFactorEnrolment,
+    identity,
     stepUpMaxAge: config.selfServiceStepUpMaxAge,
     issuerName: new URL(config.issuer).host,
     now,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 
-import { bindRefusal, confirmRefusal } from './messages.ts';
+import { bindRefusal, confirmRefusal, isVerificationFailure, verificationRefusal } from './messages.ts';
 
 // 13:05 UTC is 14:05 in Copenhagen in winter.
 const lockedUntil = new Date('2027-01-15T13:05:00Z');
@@ -23,5 +23,15 @@ describe('self-service refusal messages', () => {
     expect(confirmRefusal('da', { ok: false, reason: 'expired' })).to.equal('Tilknytningen er udløbet. Start forfra, og scan den nye QR-kode.');
     expect(confirmRefusal('en', { ok: false, reason: 'not_found' })).to.equal('Adding the app has expired. Start again and scan the new QR code.');
     expect(confirmRefusal('en', { ok: false, reason: 'malformed' })).to.equal(bindRefusal('en', { ok: false, reason: 'malformed' }));
+  });
+
+  it('says why an identity was not verified, telling a mismatch, an unreachable upstream and a stale callback apart', () => {
+    expect(verificationRefusal('da', 'mismatch')).to.match(/^Den identitet, du bekræftede med MitID, passer ikke til din brugerkonto/);
+    expect(verificationRefusal('en', 'upstream_unavailable')).to.equal('MitID cannot be reached right now. Try again shortly.');
+    expect(verificationRefusal('en', 'replayed')).to.equal(verificationRefusal('en', 'other_session'));
+    expect(verificationRefusal('da', 'expired')).to.include('Start forfra');
+    expect(isVerificationFailure('mismatch')).to.equal(true);
+    expect(isVerificationFailure('toString')).to.equal(false);
+    expect(isVerificationFailure(['mismatch'])).to.equal(false);
   });
 });

@@ -1,9 +1,11 @@
 /**
- * What self-service tells an employee when a code viewer is not bound or an app not confirmed:
- * the one map from each refusal to its words, so the router only passes the result on.
+ * What self-service tells an employee when a code viewer is not bound, an app not confirmed or
+ * an identity not verified: the one map from each refusal to its words, so the router only
+ * passes the result on.
  */
 import type { BindResult, ConfirmResult } from '../factors/totp-factors.ts';
 import { clockTime, translate, type Language, type MessageKey } from '../http/i18n.ts';
+import type { VerificationFailure } from '../identity/verification.ts';
 
 const CODE_MESSAGES = {
   malformed: 'code.malformed',
@@ -41,4 +43,32 @@ export function confirmRefusal(language: Language, refusal: Extract<ConfirmResul
     default:
       return translate(language, CODE_MESSAGES[refusal.reason]);
   }
+}
+
+/**
+ * Why an identity was not verified, in words an employee can act on. Their own mistake or ours
+ * reads as a mismatch, an upstream that answered wrongly as a failure, and every way a callback
+ * cannot be matched to this session (late, replayed, another window's) as one: start again.
+ */
+const VERIFICATION_MESSAGES = {
+  mismatch: 'ss.identity.mismatch',
+  email_unverified: 'ss.identity.mismatch',
+  no_attribute: 'ss.identity.noAttribute',
+  acr: 'ss.identity.acr',
+  claim_missing: 'ss.identity.failed',
+  upstream_error: 'ss.identity.failed',
+  upstream_unavailable: 'ss.identity.unavailable',
+  cancelled: 'ss.identity.cancelled',
+  expired: 'ss.identity.expired',
+  unknown_state: 'ss.identity.expired',
+  replayed: 'ss.identity.expired',
+  other_session: 'ss.identity.expired',
+} as const satisfies Record<VerificationFailure, MessageKey>;
+
+/** The reasons {@link verificationRefusal} has words for, to read one back from a query string. */
+export const isVerificationFailure = (value: unknown): value is VerificationFailure => typeof value === 'string' && Object.hasOwn(VERIFICATION_MESSAGES, value);
+
+/** Why an identity was not verified, in `language`. */
+export function verificationRefusal(language: Language, reason: VerificationFailure): string {
+  return translate(language, VERIFICATION_MESSAGES[reason]);
 }

@@ -18,9 +18,11 @@ import { IdpError } from '../http/errors.ts';
 import { translate, type MessageKey } from '../http/i18n.ts';
 import { createOwnClient } from '../http/own-client.ts';
 import type { Renderer } from '../http/render.ts';
+import type { IdentityVerification } from '../identity/verification.ts';
 import type { AuditLog } from '../store/audit.ts';
 import type { User, UserRepository } from '../store/users.ts';
 import { historyPage } from './history.ts';
+import { identityVerificationPages } from './identity-verification.ts';
 import { pairingPages } from './pairing.ts';
 import { bindRefusal, confirmRefusal } from './messages.ts';
 import { isRemovable, removalPages } from './removal.ts';
@@ -52,6 +54,8 @@ interface PortalState {
   user: User;
   /** Set by `mayChangeFactors`: what allowed this change. */
   authority?: FactorChangeAuthority;
+  /** Set by `mayChangeFactors`: whether the employee had no second factor before this change. */
+  firstFactor?: boolean;
 }
 
 const portal = (ctx: Context) => (ctx.state as { portal: PortalState }).portal;
@@ -74,6 +78,8 @@ export interface SelfServiceDeps {
   accessPasses: AccessPasses;
   audit: AuditLog;
   firstFactorEnrolment: FirstFactorEnrolment;
+  /** Verifying identities at the upstream provider: set exactly when `firstFactorEnrolment` is `identity`. */
+  identity?: IdentityVerification | undefined;
   /** `SELFSERVICE_STEP_UP_MAX_AGE` in seconds: how fresh a second factor must be to change devices. */
   stepUpMaxAge: number;
   /** Shown as the issuer in authenticator apps. */
@@ -89,8 +95,9 @@ export interface SelfServiceDeps {
  *
  * Every request that changes a device decides again who may change it (`auth/factor-change.ts`):
  * someone who has a second factor must have proven one within `stepUpMaxAge`, else the portal
- * steps up first; someone who has none adds the first with an access pass from IT (or, in the
- * embedded demo, the password). Sessions live in the short-lived store, end after 15 idle
+ * steps up first; someone who has none adds the first with an access pass from IT, a verification
+ * of their identity at the upstream provider (which with `identity` also stands in for a lost
+ * device), or, in the embedded demo, the password. Sessions live in the short-lived store, end after 15 idle
  * minutes or 8 hours, end at logout on every node, and bind the CSRF token.
  */
 export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
@@ -130,25 +137,32 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
     return next();
   }
 
-  /** Whether a session (or what a login just proved) may change the employee's devices now. */
-  const changeDecision = async (userId: string, proven: Pick<PortalSession, 'secondFactorAt' | 'accessPassAt'>) => decideFactorChange({
-    hasSecondFactor: (await deps.factors.listForUser(userId)).length > 0,
+  const hasSecondFactor = async (userId: string) => (await deps.factors.listForUser(userId)).length > 0;
+
+  /** Whether a session (or what a login just proved) may change the devices of an employee who has a factor or not. */
+  const changeDecision = (hasFactor: boolean, proven: Pick<PortalSession, 'secondFactorAt' | 'accessPassAt' | 'identityVerifiedAt'>) => decideFactorChange({
+    hasSecondFactor: hasFactor,
     secondFactorAt: proven.secondFactorAt,
     accessPassAt: proven.accessPassAt,
+    identityVerifiedAt: proven.identityVerifiedAt,
     firstFactorEnrolment: deps.firstFactorEnrolment,
     now: nowSeconds(),
     maxAge: deps.stepUpMaxAge,
+    identityHold: deps.identity?.holdSeconds ?? 0,
   });
 
-  /** Decided on the request itself: a fresh second factor, or for the first one what the configuration allows. */
+  /** Decided on the request itself: a fresh second factor (or verification), or for the first one what the configuration allows. */
   async function mayChangeFactors(ctx: Context, next: Next) {
     const { session, user } = portal(ctx);
-    const decision = await changeDecision(user.id, session);
+    const hadFactor = await hasSecondFactor(user.id);
+    const decision = changeDecision(hadFactor, session);
     if (decision.allowed) {
       portal(ctx).authority = decision.via;
+      portal(ctx).firstFactor = !hadFactor;
       return next();
     }
     if (decision.need === 'access-pass') return seeOther(ctx, `${home}/access-pass`);
+    if (decision.need === 'identity') return seeOther(ctx, `${home}/verify`);
     return rp.begin(ctx, stepUp);
   }
 
@@ -160,8 +174,9 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
 
   /** Audits what let an employee without a second factor add their first (an access pass, say). */
   async function noteFirstEnrolment(ctx: Context, details: Record<string, unknown>) {
-    const { user, authority } = portal(ctx);
-    if (authority && authority !== 'second-factor') {
+    const { user, authority, firstFactor } = portal(ctx);
+    // A verification may also stand in for a factor the employee has: then this is not their first.
+    if (authority && authority !== 'second-factor' && firstFactor) {
       await deps.audit.record({ type: 'factor.first_enrolled', ...acting(ctx), userId: user.id, details: { ...details, allowedBy: authority } });
     }
   }
@@ -169,7 +184,11 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
   async function showPortal(ctx: Context) {
     const { session, user } = portal(ctx);
     const factors = await deps.factors.listForUser(user.id);
-    const decision = await changeDecision(user.id, session);
+    const decision = changeDecision(factors.length > 0, session);
+    // With `identity`, a password login lets one who has a factor in to verify instead of proving it
+    // (a lost phone); their devices wait until they have done one or the other in this session.
+    const provenNothing = session.secondFactorAt === undefined && session.identityVerifiedAt === undefined;
+    if (!decision.allowed && decision.need === 'identity' && factors.length > 0 && provenNothing) return ctx.redirect(`${home}/verify`);
     const notices: Record<string, MessageKey> = { added: 'ss.added', pass: 'ss.accessPass.accepted', default: 'ss.defaultSet', removed: 'ss.removed' };
     const notice = Object.keys(notices).find((name) => ctx.query[name] === '1');
     deps.render(ctx, 'selfservice', {
@@ -177,6 +196,8 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
       userName: user.displayName ?? user.username,
       factors: factors.map((factor) => ({ ...factor, removable: isRemovable(deps.factors, factor) })),
       needsAccessPass: !decision.allowed && decision.need === 'access-pass',
+      needsIdentity: !decision.allowed && decision.need === 'identity' && factors.length === 0,
+      offerIdentity: deps.identity !== undefined && factors.length > 0,
       notice: notice ? text(ctx, notices[notice] as MessageKey) : undefined,
     });
   }
@@ -185,9 +206,15 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
     await rp.begin(ctx, { acr_values: ACR_VALUES.low });
   }
 
+  /** Proves a second factor on request: the identity verification page offers it beside verifying. */
+  async function beginStepUp(ctx: Context) {
+    await rp.begin(ctx, stepUp);
+  }
+
   /**
    * The IdP sent the employee back. Someone who has a second factor must have proven it within
-   * the window to get in at all; the session is new on every login, and dated by the token's
+   * the window to get in at all (with `identity`, they may verify their identity instead, on the
+   * page the portal shows them first); the session is new on every login, and dated by the token's
    * `auth_time`, the oldest factor the level rests on.
    */
   async function finishLogin(ctx: Context) {
@@ -197,7 +224,7 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
     if (!claims) return ctx.redirect(`${home}/login`);
     const substantial = levelOfAcr(String(claims.acr)) === 'substantial' && typeof claims.auth_time === 'number';
     const secondFactorAt = substantial ? (claims.auth_time as number) : undefined;
-    const decision = await changeDecision(claims.sub, { secondFactorAt });
+    const decision = changeDecision(await hasSecondFactor(claims.sub), { secondFactorAt });
     if (!decision.allowed && decision.need === 'step-up') return rp.begin(ctx, stepUp);
     const previous = ctx.cookies.get(SESSION_COOKIE, { signed: true });
     if (previous) await deps.sessions.destroy(previous);
@@ -311,6 +338,13 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
   router.post('/authenticator', forms, loadSession, checkForm, mayChangeFactors, startAuthenticator);
   router.post('/authenticator/confirm', forms, loadSession, checkForm, mayChangeFactors, confirmAuthenticator);
   router.post('/factors/:id/default', forms, loadSession, checkForm, mayChangeFactors, makeDefault);
+  if (deps.identity) {
+    const verify = identityVerificationPages({ verification: deps.identity, sessions: deps.sessions, render: deps.render, who: portal, csrfToken, acting, hasSecondFactor, home, now: deps.now });
+    router.get('/verify', loadSession, verify.showVerification);
+    router.post('/verify', forms, loadSession, checkForm, verify.startVerification);
+    router.get('/verify/callback', loadSession, verify.finishVerification);
+    router.get('/step-up', loadSession, beginStepUp);
+  }
   router.get('/security-key', loadSession, mayChangeFactors, keys.showSecurityKeyForm);
   router.post('/security-key', forms, loadSession, checkForm, mayChangeFactors, keys.beginSecurityKey);
   router.post('/security-key/finish', forms, loadSession, checkForm, mayChangeFactors, keys.finishSecurityKey);

@@ -13,6 +13,8 @@ export interface PortalSession {
   secondFactorAt?: number | undefined;
   /** When an access pass from IT was redeemed in this session. */
   accessPassAt?: number | undefined;
+  /** When the employee's identity was last verified at the upstream provider in this session. */
+  identityVerifiedAt?: number | undefined;
 }
 
 /** How long a portal session lives, in seconds. */
