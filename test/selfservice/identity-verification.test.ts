@@ -142,6 +142,8 @@ describe('self-service: identity verification at an upstream provider', function
     expect(landed.url).to.equal(verifyUrl());
     expect(landed.html).to.include('Verificer identitet');
     expect(landed.html).to.include('href="/selfservice/step-up"');
+    const stepUp = await browser.fetch(`${portalUrl()}/step-up`);
+    expect(new URL(stepUp.headers.get('location') as string).searchParams.get('acr_values')).to.equal(SUBSTANTIAL);
     expect(landed.html).not.to.include('Den tabte kodeviser');
     expect((await addCodeViewer(browser, 'For tidligt')).url).to.equal(verifyUrl());
 
