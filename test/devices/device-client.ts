@@ -26,7 +26,7 @@ export function registrationProof(key: DeviceKey, pairingCode: string): string {
 }
 
 /** The device service of a running IdP, as IT's command and the challenge step use it. */
-export function deviceServiceOf(idp: Idp, now: () => number = Date.now): DeviceService {
+export function deviceServiceOf(idp: Pick<Idp, 'storage'>, now: () => number = Date.now): DeviceService {
   return createDeviceService({
     devices: idp.storage.devices,
     pairingCodes: idp.storage.pairingCodes,
@@ -41,7 +41,7 @@ export function deviceServiceOf(idp: Idp, now: () => number = Date.now): DeviceS
 }
 
 /** A pairing code for a user, as `stepup device pair` issues it. */
-export async function pairingCodeFor(idp: Idp, user: { id: string; username: string }, kind: DeviceKind): Promise<string> {
+export async function pairingCodeFor(idp: Pick<Idp, 'storage'>, user: { id: string; username: string }, kind: DeviceKind): Promise<string> {
   const { code } = await deviceServiceOf(idp).issuePairingCode({ userId: user.id, username: user.username, kind, context: { actor: 'cli' } });
   return code;
 }

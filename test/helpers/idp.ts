@@ -117,7 +117,7 @@ export async function startIdp(backing: Backing, options: StartOptions = {}): Pr
 }
 
 /** Adds a user with a password (argon2id, the real parameters). */
-export async function addUser(idp: Idp, user: { username: string; password: string; name?: string; email?: string }) {
+export async function addUser(idp: Pick<Idp, 'storage'>, user: { username: string; password: string; name?: string; email?: string }) {
   const passwordHash = await hashPassword(user.password, { memoryCost: 19456, timeCost: 2, parallelism: 1 });
   return idp.storage.users.add({ username: user.username, displayName: user.name ?? null, email: user.email ?? null, passwordHash });
 }

@@ -9,7 +9,7 @@ export const REDIRECT_URI = 'http://127.0.0.1:9/cb';
 export const POST_LOGOUT_URI = 'http://127.0.0.1:9/logged-out';
 
 /** Registers a confidential relying party the way `stepup client add` does. */
-export async function registerClient(idp: Idp, clientId: string, extra: Record<string, unknown> = {}) {
+export async function registerClient(idp: Pick<Idp, 'storage'>, clientId: string, extra: Record<string, unknown> = {}) {
   await idp.storage.clients.add({
     metadata: {
       client_id: clientId,
