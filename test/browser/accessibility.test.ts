@@ -137,13 +137,13 @@ describe('accessibility of every page, in Chromium', function () {
    */
   async function tabTo(page: Page, selector: string) {
     for (let stops = 0; stops < 25; stops += 1) {
-      if (await page.evaluate((wanted) => document.activeElement?.matches(wanted) ?? false, selector)) return;
+      if (await page.evaluate(`document.activeElement?.matches(${JSON.stringify(selector)}) ?? false`)) return;
       await page.keyboard.press('Tab');
-      const focus = await page.evaluate(() => {
-        const element = document.activeElement as HTMLElement;
-        const style = getComputedStyle(element);
-        return { visible: style.outlineStyle !== 'none' && style.outlineWidth !== '0px', tag: element.tagName };
-      });
+      // Strings, as they run in the page: the project's types have no DOM.
+      const focus = (await page.evaluate(`(() => {
+        const style = getComputedStyle(document.activeElement);
+        return { visible: style.outlineStyle !== 'none' && style.outlineWidth !== '0px', tag: document.activeElement.tagName };
+      })()`)) as { visible: boolean; tag: string };
       expect(focus.visible, `focus not visible on ${focus.tag}`).to.equal(true);
     }
     throw new Error(`${selector} never got the focus`);

@@ -1,15 +1,12 @@
-import { existsSync } from 'node:fs';
-
 import { expect } from 'chai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 import { ACR_VALUES } from '../../src/auth/levels.ts';
 import { registerDesktop, type ReferenceDevice } from '../devices/reference-client.ts';
 import { PASSWORD } from '../devices/waiting-page.ts';
+import { launchChromium, newPage as newChromiumPage } from '../helpers/chromium.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { authorizationRequest, discover, REDIRECT_URI, registerClient } from '../oidc/login-flow.ts';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /**
  * The waiting page in real Chromium: with JavaScript it goes on by itself once the desktop
@@ -23,15 +20,10 @@ describe('the waiting page in Chromium', function () {
   let browser: Browser;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.STEPUP_REQUIRE_SERVICES === '1') throw new Error(`STEPUP_REQUIRE_SERVICES=1 but ${CHROMIUM} is missing (apt-get install chromium)`);
-      console.log(`  (notice: ${CHROMIUM} is missing; skipping the Chromium tests)`);
-      this.skip();
-    }
+    browser = await launchChromium(this);
     backing = await createBacking();
     running = await startIdp(backing);
     await registerClient(running.idp, 'sag-rp');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   });
   after(async () => {
     await browser?.close();
@@ -41,13 +33,7 @@ describe('the waiting page in Chromium', function () {
 
   /** A page at the relying party's authorization request, its callback answered here; script errors and CSP reports collected. */
   async function newPage(javaScriptEnabled: boolean): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ locale: 'da-DK', javaScriptEnabled });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
+    const { page, problems } = await newChromiumPage(browser, { javaScriptEnabled });
     const config = await discover(running.issuer, 'sag-rp');
     const request = await authorizationRequest(config, { acr_values: ACR_VALUES.substantial });
     await page.goto(request.url.href);

@@ -1,13 +1,11 @@
-import { existsSync } from 'node:fs';
-
 import { expect } from 'chai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 import { DEMO_CLIENT_ID } from '../../src/demo/router.ts';
+import { launchChromium, newPage as newChromiumPage } from '../helpers/chromium.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { TestClock, codeAt, makeCodeViewer, factorsOn } from '../helpers/totp.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'Vinter-i-Viborg-2026';
 
 /**
@@ -23,11 +21,7 @@ describe('login pages in Chromium', function () {
   let viewer: ReturnType<typeof makeCodeViewer>;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.STEPUP_REQUIRE_SERVICES === '1') throw new Error(`STEPUP_REQUIRE_SERVICES=1 but ${CHROMIUM} is missing (apt-get install chromium)`);
-      console.log(`  (notice: ${CHROMIUM} is missing; skipping the Chromium tests)`);
-      this.skip();
-    }
+    browser = await launchChromium(this);
     backing = await createBacking();
     running = await startIdp(backing, { now: clock.now, demo: true });
     await running.idp.storage.clients.add({
@@ -47,7 +41,6 @@ describe('login pages in Chromium', function () {
     const factors = factorsOn(running.idp.storage, clock.now);
     await factors.bindCodeViewer({ userId: user.id, serial: viewer.serial, name: 'Kodeviser på rådhuset', code: codeAt(viewer, clock.step()), context: { actor: 'test' } });
     clock.advance(30);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   });
   after(async () => {
     await browser?.close();
@@ -56,16 +49,7 @@ describe('login pages in Chromium', function () {
   });
 
   /** A fresh page that fails the test on any CSP violation or script error. */
-  async function newPage(locale = 'da-DK'): Promise<{ page: Page; problems: string[] }> {
-    const context = await browser.newContext({ locale });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
-    return { page, problems };
-  }
+  const newPage = (locale = 'da-DK'): Promise<{ page: Page; problems: string[] }> => newChromiumPage(browser, { locale });
 
   it('logs in at Substantial: labelled fields, the code page, and the claims back at the demo', async () => {
     const { page, problems } = await newPage();

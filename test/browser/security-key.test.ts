@@ -1,17 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-
 import { expect } from 'chai';
 import * as client from 'openid-client';
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 
 import { ACR_VALUES } from '../../src/auth/levels.ts';
+import { expectAccessible, launchChromium, newPage } from '../helpers/chromium.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { authorizationRequest, discover, REDIRECT_URI, registerClient } from '../oidc/login-flow.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'Forår-i-Fredericia-2026';
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** A browser context with a CDP virtual authenticator: a USB security key with a PIN, as Chromium's own tests use. */
 interface KeyHolder {
@@ -36,17 +32,12 @@ describe('security keys (WebAuthn) in Chromium', function () {
   let rp: client.Configuration;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      if (process.env.STEPUP_REQUIRE_SERVICES === '1') throw new Error(`STEPUP_REQUIRE_SERVICES=1 but ${CHROMIUM} is missing (apt-get install chromium)`);
-      console.log(`  (notice: ${CHROMIUM} is missing; skipping the Chromium tests)`);
-      this.skip();
-    }
+    browser = await launchChromium(this);
     backing = await createBacking();
     // WebAuthn's relying-party id must be a domain name: the issuer is http://localhost:PORT.
     running = await startIdp(backing, { host: 'localhost' });
     await registerClient(running.idp, 'sagssystem');
     rp = await discover(running.issuer, 'sagssystem');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   });
   after(async () => {
     await browser?.close();
@@ -56,13 +47,8 @@ describe('security keys (WebAuthn) in Chromium', function () {
 
   /** A fresh context and page that collect script errors and CSP violations, with a virtual key unless `withKey` is false. */
   async function newHolder(options: { locale?: string; withKey?: boolean } = {}): Promise<KeyHolder> {
-    const context = await browser.newContext({ locale: options.locale ?? 'da-DK' });
-    const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
+    const { page, problems } = await newPage(browser, { locale: options.locale ?? 'da-DK' });
+    const context = page.context();
     // The relying party's redirect URI answers nothing: the test reads the code from the URL.
     await page.route(`${REDIRECT_URI}**`, (route) => route.fulfill({ status: 200, contentType: 'text/plain', body: 'callback' }));
     const cdp = await context.newCDPSession(page);
@@ -74,14 +60,6 @@ describe('security keys (WebAuthn) in Chromium', function () {
       }));
     }
     return { context, page, cdp, authenticatorId, problems };
-  }
-
-  /** Runs axe-core over the page (WCAG 2.2 AA and best practices); evaluated over CDP, so our CSP does not stop it. */
-  async function expectAccessible(page: Page) {
-    await page.evaluate(AXE_SOURCE);
-    const violations = (await page.evaluate(`axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] })
-      .then((result) => result.violations.map((violation) => violation.id + ': ' + violation.nodes.map((node) => node.target.join(' ')).join(', ')))`)) as string[];
-    expect(violations, `axe on ${page.url()}`).to.deep.equal([]);
   }
 
   async function logInToPortal(page: Page, username: string) {
@@ -164,13 +142,13 @@ describe('security keys (WebAuthn) in Chromium', function () {
     const { page } = holder;
     expect(key).to.deep.include({ name: 'YubiKey på nøgleringen', deviceType: 'singleDevice', transports: ['usb'] });
     expect(await page.locator('.factor', { hasText: 'YubiKey på nøgleringen' }).textContent()).to.include('Sikkerhedsnøgle');
-    await expectAccessible(page);
+    await expectAccessible(page, 'security-key-1');
     const enrolled = await running.idp.storage.audit.list({ userId: user.id, type: 'factor.enrolled' });
     expect(enrolled[0]?.details).to.deep.include({ kind: 'security_key', factorId: key.id, userVerified: true });
 
     // The portal session proved the password only: a relying party asking for Substantial gets the key page.
     const request = await startLogin(page);
-    await expectAccessible(page);
+    await expectAccessible(page, 'security-key-2');
     await page.getByRole('button', { name: 'Brug sikkerhedsnøgle' }).click();
     const claims = await redeem(page, request);
     expect(claims?.acr).to.equal(ACR_VALUES.substantial);
@@ -184,11 +162,11 @@ describe('security keys (WebAuthn) in Chromium', function () {
 
     // The pages of adding a key pass axe too.
     await openChangePage(page, '/selfservice/security-key');
-    await expectAccessible(page);
+    await expectAccessible(page, 'security-key-3');
     await page.getByLabel('Navn på klient').fill('Reservenøgle');
     await page.getByRole('button', { name: 'Fortsæt' }).click();
     await page.getByRole('button', { name: 'Registrer nøglen' }).waitFor();
-    await expectAccessible(page);
+    await expectAccessible(page, 'security-key-4');
     // The authenticator already holds one of the user's keys, which the options exclude.
     await page.getByRole('button', { name: 'Registrer nøglen' }).click();
     expect(await page.locator('#webauthn-error').textContent()).to.equal('Sikkerhedsnøglen er allerede tilknyttet.');
@@ -210,7 +188,7 @@ describe('security keys (WebAuthn) in Chromium', function () {
     await bare.page.getByRole('link', { name: /Nøgle på kontoret/ }).click();
     expect(await bare.page.getByRole('alert').textContent()).to.equal('Din browser kan ikke bruge sikkerhedsnøgler. Brug en anden browser, eller brug en anden enhed.');
     expect(await bare.page.getByRole('button', { name: 'Brug sikkerhedsnøgle' }).isVisible()).to.equal(false);
-    await expectAccessible(bare.page);
+    await expectAccessible(bare.page, 'security-key-5');
     await bare.page.getByRole('link', { name: 'Brug en anden 2-faktor enhed' }).click();
     await bare.page.getByRole('link', { name: /Nøgle derhjemme/ }).waitFor();
 
@@ -315,7 +293,7 @@ describe('security keys (WebAuthn) in Chromium', function () {
 
     await page.locator('.factor', { hasText: 'YubiKey på nøgleringen' }).getByRole('link', { name: 'Slet' }).click();
     expect(await page.getByText('Vil du slette "YubiKey på nøgleringen"?').count()).to.equal(1);
-    await expectAccessible(page);
+    await expectAccessible(page, 'security-key-6');
     await page.getByRole('button', { name: 'Ja, slet' }).click();
     await page.getByText('Enheden er slettet.').waitFor();
     expect(await running.idp.storage.webauthnCredentials.listForUser(owner.user.id)).to.deep.equal([]);

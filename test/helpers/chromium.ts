@@ -62,12 +62,13 @@ export async function axeViolations(page: Page): Promise<string[]> {
 export async function overflowsAt320(page: Page): Promise<string[]> {
   const before = page.viewportSize();
   await page.setViewportSize({ width: 320, height: 640 });
-  const wide = await page.evaluate(() => {
+  // A string, as it runs in the page: the project's types have no DOM.
+  const wide = (await page.evaluate(`(() => {
     const width = document.documentElement.clientWidth;
     return [...document.querySelectorAll('body *')]
       .filter((element) => element.getBoundingClientRect().right > width + 0.5)
-      .map((element) => `${element.tagName.toLowerCase()}${element.id ? `#${element.id}` : ''}${element.className && typeof element.className === 'string' ? `.${element.className.split(' ').join('.')}` : ''}`);
-  });
+      .map((element) => element.tagName.toLowerCase() + (element.id ? '#' + element.id : '') + (typeof element.className === 'string' && element.className ? '.' + element.className.split(' ').join('.') : ''));
+  })()`)) as string[];
   if (before) await page.setViewportSize(before);
   return wide;
 }
