@@ -223,9 +223,21 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     logger.warn('PUSH_GATEWAY is log: apps will not be pushed to, and see a challenge only while open or when they poll; set VAPID_SUBJECT to push with Web Push');
   }
   const pushSubscriptions = createPushSubscriptions({ devices: storage.devices, audit: storage.audit, gateway: pushGateway });
+  const deviceService = createDeviceService({
+    devices: storage.devices,
+    pairingCodes: storage.pairingCodes,
+    users: storage.users,
+    audit: storage.audit,
+    store: storage.shortLived,
+    pairingKey: deriveKey(config.secretKey, 'pairing-code'),
+    argon2: config.argon2,
+    limits: config.factorLockout,
+    now,
+  });
   const challenges = createChallengeStore({ store: storage.shortLived, maxPending: config.challenges.maxPending, now });
   const deviceKinds = createDeviceKinds({
     devices: storage.devices,
+    revoke: deviceService.revoke,
     challenges,
     audit: storage.audit,
     announce: createChallengeAnnouncer({ store: storage.shortLived, push: pushSubscriptions, log: logger }),
@@ -242,7 +254,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     now,
   });
   const securityKeyKind = createSecurityKeyKind({ keys: securityKeys, credentials: storage.webauthnCredentials });
-  const factors = createFactorRegistry([...createTotpKinds(totp), ...deviceKinds, securityKeyKind, ...(options.extraFactorKinds?.(storage) ?? [])], {
+  const factors = createFactorRegistry([...createTotpKinds(totp, storage), ...deviceKinds, securityKeyKind, ...(options.extraFactorKinds?.(storage) ?? [])], {
     defaultFactorOf: (userId) => storage.users.defaultFactorId(userId),
   });
   const accessPasses = createAccessPasses({
@@ -260,17 +272,6 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     audit: storage.audit,
     settings: config.identity,
     log: logger,
-    now,
-  });
-  const deviceService = createDeviceService({
-    devices: storage.devices,
-    pairingCodes: storage.pairingCodes,
-    users: storage.users,
-    audit: storage.audit,
-    store: storage.shortLived,
-    pairingKey: deriveKey(config.secretKey, 'pairing-code'),
-    argon2: config.argon2,
-    limits: config.factorLockout,
     now,
   });
   const answers = createChallengeAnswers({ challenges, checkPin: deviceService.checkPin, audit: storage.audit, now });

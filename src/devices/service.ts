@@ -59,8 +59,12 @@ export interface DeviceService {
   pair(input: { device: DeviceRecord; pairingCode: string; context: ActContext }): Promise<PairResult>;
   /** The device revokes itself. */
   unregister(input: { device: DeviceRecord; context: ActContext }): Promise<void>;
-  /** IT revokes a device. Undefined for an unknown id; `changed` false when it was revoked already. */
-  revoke(input: { deviceId: string; context: ActContext }): Promise<{ device: DeviceRecord; changed: boolean; announced: boolean } | undefined>;
+  /**
+   * IT revokes a device, or with `userId` its employee deletes their own in self-service.
+   * Undefined for an unknown id (or another user's); `changed` false when it was revoked already.
+   * Its event stream is closed at once, on whichever node it is open.
+   */
+  revoke(input: { deviceId: string; userId?: string | undefined; context: ActContext }): Promise<{ device: DeviceRecord; changed: boolean; announced: boolean } | undefined>;
   /** IT lifts a PIN lock. Undefined for an unknown id; `changed` false when nothing was locked or counted. */
   unlock(input: { deviceId: string; context: ActContext }): Promise<{ device: DeviceRecord; changed: boolean } | undefined>;
   /**
@@ -175,9 +179,10 @@ export function createDeviceService(deps: {
       await close(device.id, 'unregistered');
     },
 
-    async revoke({ deviceId, context }) {
+    async revoke({ deviceId, userId, context }) {
       const device = await deps.devices.find(deviceId);
-      if (!device) return undefined;
+      // A device's user never changes, so checking it before the revocation leaves no race.
+      if (!device || (userId !== undefined && device.userId !== userId)) return undefined;
       const revoked = await deps.devices.revoke(device.id, new Date(deps.now()));
       if (!revoked) return { device, changed: false, announced: false };
       await record('device.revoked', device.userId, context, { deviceId: device.id, kind: device.kind, name: device.name, previousStatus: revoked.status });

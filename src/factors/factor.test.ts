@@ -2,13 +2,13 @@ import { expect } from 'chai';
 
 import { createFactorRegistry, orderFactors, type FactorKind, type SecondFactor } from './factor.ts';
 
-/** A kind that owns the given factors and does nothing else. */
-function fakeKind(name: string, factors: Array<Omit<SecondFactor, 'kind' | 'lockedUntil'>>): FactorKind {
+/** A kind that owns the given factors (active unless they say otherwise) and does nothing else. */
+function fakeKind(name: string, factors: Array<Pick<SecondFactor, 'id' | 'name' | 'lastUsedAt'> & Partial<Pick<SecondFactor, 'status'>>>): FactorKind {
   return {
     name,
     amr: ['otp'],
     events: { succeeded: 'login.second_factor.succeeded', failed: 'login.second_factor.failed', locked: 'factor.locked' },
-    listForUser: async () => factors.map((factor) => ({ ...factor, kind: name, lockedUntil: null })),
+    listForUser: async () => factors.map((factor) => ({ status: 'active', ...factor, kind: name, detail: null, addedAt: at('2025-12-01T08:00:00Z'), lockedUntil: null })),
     start: async () => ({ type: 'code' }),
     verify: async () => ({ ok: false, reason: 'invalid' }),
   };
@@ -42,6 +42,13 @@ describe('the factor registry', () => {
     expect((await registry.listForUser('bo')).map((factor) => factor.isDefault)).to.deep.equal([false, false, false, false]);
   });
 
+  it('keeps a pending factor (registered, not yet usable) from the login, and lists it when asked', async () => {
+    const computers = fakeKind('computer', [{ id: 'c1', name: 'Kontor-pc', lastUsedAt: null, status: 'pending' }, { id: 'c2', name: 'Hjemme-pc', lastUsedAt: null }]);
+    const registry = createFactorRegistry([computers]);
+    expect((await registry.listForUser('anna')).map((factor) => factor.id)).to.deep.equal(['c2']);
+    expect((await registry.listForUser('anna', { pending: true })).map((factor) => [factor.id, factor.status])).to.deep.equal([['c1', 'pending'], ['c2', 'active']]);
+  });
+
   it('finds a kind by its name; an unknown kind is undefined', () => {
     const registry = createFactorRegistry([phones, keys]);
     expect(registry.get('key')).to.equal(keys);
@@ -55,7 +62,7 @@ describe('the factor registry', () => {
 });
 
 describe('orderFactors', () => {
-  const factor = (id: string, lastUsedAt: string | null): SecondFactor => ({ id, kind: 'token', name: id, lastUsedAt: lastUsedAt ? at(lastUsedAt) : null, lockedUntil: null });
+  const factor = (id: string, lastUsedAt: string | null): SecondFactor => ({ id, kind: 'token', name: id, detail: null, addedAt: at('2025-12-01T08:00:00Z'), lastUsedAt: lastUsedAt ? at(lastUsedAt) : null, status: 'active', lockedUntil: null });
   const factors = [factor('never', null), factor('old', '2026-01-01T08:00:00Z'), factor('new', '2026-03-01T08:00:00Z'), factor('never-2', null)];
   const ids = (defaultFactorId: string | null) => orderFactors({ factors, defaultFactorId }).map((listed) => listed.id);
 

@@ -4,14 +4,26 @@ import type { ActContext, AuditType } from '../store/audit.ts';
 
 export type { ActContext } from '../store/audit.ts';
 
+/**
+ * Where a factor stands for its user: `active` (usable at login), `locked` after wrong answers
+ * (until {@link SecondFactor.lockedUntil}), or `pending`: registered but not yet usable (a
+ * computer or phone not yet paired), listed in self-service and never offered at login.
+ */
+export type FactorStatus = 'active' | 'locked' | 'pending';
+
 /** A second factor of a user, as the chooser and the self-service list show it. */
 export interface SecondFactor {
   id: string;
   /** The name of the {@link FactorKind} it belongs to. */
   kind: string;
   name: string;
+  /** What else tells the user which one it is, in any language (a code viewer's serial); null when nothing. */
+  detail: string | null;
+  /** When it became the user's device: bound, confirmed or registered. */
+  addedAt: Date;
   lastUsedAt: Date | null;
-  /** Set while the factor is locked after wrong answers. */
+  status: FactorStatus;
+  /** Set while the factor is locked after wrong answers (status `locked`). */
   lockedUntil: Date | null;
 }
 
@@ -98,7 +110,10 @@ export interface FactorKind {
   /** What a factor of this kind proves, as RFC 8176 §2 `amr` values (e.g. `otp`, `hwk`). */
   readonly amr: readonly string[];
   readonly events: FactorEvents;
-  /** The user's factors of this kind in use, the last used first. */
+  /**
+   * The user's factors of this kind, the last used first: those in use (`active`, `locked`) and
+   * those registered but not yet usable (`pending`), which the registry keeps from the login.
+   */
   listForUser(userId: string): Promise<SecondFactor[]>;
   /**
    * Begins a login with one of the user's factors: ask for a code, or send a challenge. A
@@ -127,9 +142,22 @@ export interface FactorKind {
   resync?(input: { userId: string; factorId: string; codes: [string, string]; context: ActContext }): Promise<{ ok: true } | FactorRefusal>;
   /**
    * Only for kinds an employee deletes in self-service: deletes the user's factor `factorId` and
-   * audits it. False, changing nothing, when it is not one of theirs.
+   * audits it. False, changing nothing, when it is not one of theirs. A kind with
+   * {@link FactorKind.removalReasons} gets the one the employee chose as `reason`.
    */
-  remove?(input: { userId: string; factorId: string; context: ActContext }): Promise<boolean>;
+  remove?(input: { userId: string; factorId: string; reason?: string | undefined; context: ActContext }): Promise<boolean>;
+  /**
+   * Only for kinds whose deletion differs by why it is deleted (a code viewer given to a
+   * colleague goes back to stock, a lost one does not): the reasons the confirmation asks the
+   * employee to choose from, one required. Their words are `ss.remove.reason.<reason>`.
+   */
+  readonly removalReasons?: readonly string[];
+  /**
+   * Only for kinds an employee renames in self-service: gives the user's factor `factorId` the
+   * name `name` (already checked by `checkFactorName`, `factor-name.ts`) and audits `factor.renamed`. False,
+   * changing nothing, when it is not one of theirs.
+   */
+  rename?(input: { userId: string; factorId: string; name: string; context: ActContext }): Promise<boolean>;
 }
 
 /** A factor as the registry lists it: with whether it is the user's default, which comes first. */
@@ -142,8 +170,11 @@ export interface FactorRegistry {
   readonly kinds: readonly FactorKind[];
   /** The kind of that name; undefined for a kind not registered. */
   get(name: string): FactorKind | undefined;
-  /** The user's factors of every registered kind, in the order of {@link orderFactors}. */
-  listForUser(userId: string): Promise<ListedFactor[]>;
+  /**
+   * The user's factors of every registered kind, in the order of {@link orderFactors}: those
+   * usable at login, or with `pending` also those not yet usable (the self-service list).
+   */
+  listForUser(userId: string, options?: { pending?: boolean }): Promise<ListedFactor[]>;
 }
 
 /** Options of {@link createFactorRegistry} beside the kinds. */
@@ -168,9 +199,10 @@ export function createFactorRegistry(kinds: readonly FactorKind[], { defaultFact
   return {
     kinds: [...kinds],
     get: (name) => byName.get(name),
-    async listForUser(userId) {
+    async listForUser(userId, { pending = false } = {}) {
       const [lists, defaultFactorId] = await Promise.all([Promise.all(kinds.map((kind) => kind.listForUser(userId))), defaultFactorOf(userId)]);
-      return orderFactors({ factors: lists.flat(), defaultFactorId });
+      const factors = lists.flat().filter((factor) => pending || factor.status !== 'pending');
+      return orderFactors({ factors, defaultFactorId });
     },
   };
 }

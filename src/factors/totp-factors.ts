@@ -85,6 +85,13 @@ export interface TotpFactors {
   pendingAuthenticator(input: { userId: string; id: string; username: string; issuerName: string }): Promise<AuthenticatorEnrolment | undefined>;
   /** Confirms a pending app with its first code; wrong codes count against the person. */
   confirmAuthenticator(input: { userId: string; id: string; code: string; context: ActContext }): Promise<ConfirmResult>;
+  /** Renames the user's token of `kind` in use and audits `factor.renamed`; false when it is not theirs. */
+  rename(input: { userId: string; tokenId: string; kind: TotpKind; name: string; context: ActContext }): Promise<boolean>;
+  /**
+   * Deletes the user's authenticator app and audits `factor.removed`; false when it is not
+   * theirs. (A code viewer is IT's and is never deleted: see `code-viewer/release.ts`.)
+   */
+  removeAuthenticator(input: { userId: string; tokenId: string; context: ActContext }): Promise<boolean>;
 }
 
 /** A lock an enrolment step set: its number in a row and its end. */
@@ -120,13 +127,21 @@ export function createTotpFactors(deps: {
 }): TotpFactors {
   const { tokens, audit, windows, limits } = deps;
 
-  const toFactor = (token: TotpTokenRecord): SecondFactor => ({
-    id: token.id,
-    kind: token.kind,
-    name: token.name ?? (token.serial ? `Kodeviser ${token.serial.slice(-4)}` : 'Authenticator'),
-    lastUsedAt: token.lastUsedAt,
-    lockedUntil: token.lockedUntil && token.lockedUntil.getTime() > deps.now() ? token.lockedUntil : null,
-  });
+  const toFactor = (token: TotpTokenRecord): SecondFactor => {
+    const lockedUntil = token.lockedUntil && token.lockedUntil.getTime() > deps.now() ? token.lockedUntil : null;
+    return {
+      id: token.id,
+      kind: token.kind,
+      name: token.name ?? (token.serial ? `Kodeviser ${token.serial.slice(-4)}` : 'Authenticator'),
+      // The serial on its back is how the employee, and IT, tell one code viewer from another.
+      detail: token.serial,
+      // A code viewer was created when IT imported it; it became this user's when bound.
+      addedAt: token.assignedAt ?? token.createdAt,
+      lastUsedAt: token.lastUsedAt,
+      status: lockedUntil ? 'locked' : 'active',
+      lockedUntil,
+    };
+  };
 
   const record = (type: Parameters<AuditLog['record']>[0]['type'], token: TotpTokenRecord | undefined, context: ActContext, details: Record<string, unknown> = {}) =>
     audit.record({
@@ -350,6 +365,20 @@ export function createTotpFactors(deps: {
       }
       await record('factor.enrolled', confirmed, context, { name: confirmed?.name });
       return { ok: true };
+    },
+
+    async rename({ userId, tokenId, kind, name, context }) {
+      const before = await tokens.rename({ id: tokenId, userId, kind, name });
+      if (!before) return false;
+      await record('factor.renamed', before, context, { name, nameWas: before.name });
+      return true;
+    },
+
+    async removeAuthenticator({ userId, tokenId, context }) {
+      const removed = await tokens.remove({ id: tokenId, userId, kind: 'authenticator' });
+      if (!removed) return false;
+      await record('factor.removed', removed, context, { name: removed.name });
+      return true;
     },
   };
 }

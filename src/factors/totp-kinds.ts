@@ -1,4 +1,6 @@
 import type { TotpKind } from '../store/totp-tokens.ts';
+import { CODE_VIEWER_REMOVAL_REASONS, releaseCodeViewer } from './code-viewer/release.ts';
+import type { InventoryActOptions } from './code-viewer/inventory.ts';
 import type { FactorKind, FactorRefusal } from './factor.ts';
 import { TOTP_LOGIN_EVENTS, type TotpFactors } from './totp-factors.ts';
 
@@ -13,13 +15,25 @@ const TOTP_AMR: Readonly<Record<TotpKind, readonly string[]>> = {
 
 /**
  * Code viewers and authenticator apps as two {@link FactorKind}s over the one TOTP service:
- * each lists and verifies only its own tokens, asks for a code, and offers resynchronisation.
- * Binding, app enrolment and IT's inventory stay on {@link TotpFactors}.
+ * each lists and verifies only its own tokens, asks for a code, offers resynchronisation, and is
+ * renamed and deleted by its employee. Binding, app enrolment and IT's inventory stay on
+ * {@link TotpFactors}; a code viewer the employee deletes is released with IT's own acts on the
+ * `inventory` (back to stock, or marked lost or defective, by the reason they chose).
  */
-export function createTotpKinds(totp: TotpFactors): FactorKind[] {
-  return [totpKind(totp, 'code_viewer'), totpKind(totp, 'authenticator')];
+export function createTotpKinds(totp: TotpFactors, inventory: InventoryActOptions['storage']): FactorKind[] {
+  const codeViewer: FactorKind = {
+    ...totpKind(totp, 'code_viewer'),
+    removalReasons: CODE_VIEWER_REMOVAL_REASONS,
+    remove: ({ userId, factorId, reason, context }) => releaseCodeViewer({ storage: inventory, userId, tokenId: factorId, reason, context }),
+  };
+  const authenticator: FactorKind = {
+    ...totpKind(totp, 'authenticator'),
+    remove: ({ userId, factorId, context }) => totp.removeAuthenticator({ userId, tokenId: factorId, context }),
+  };
+  return [codeViewer, authenticator];
 }
 
+/** What both kinds share: the list, the code page, verification, resynchronisation and renaming. */
 function totpKind(totp: TotpFactors, name: TotpKind): FactorKind {
   return {
     name,
@@ -45,6 +59,8 @@ function totpKind(totp: TotpFactors, name: TotpKind): FactorKind {
       const result = await totp.resync({ tokenId: factorId, userId, code1, code2, context });
       return result.ok ? { ok: true } : refusal(result);
     },
+
+    rename: ({ userId, factorId, name: newName, context }) => totp.rename({ userId, tokenId: factorId, kind: name, name: newName, context }),
   };
 }
 

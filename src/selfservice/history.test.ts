@@ -20,7 +20,7 @@ const event = (overrides: Partial<StoredAuditEvent>): StoredAuditEvent => ({
   ...overrides,
 });
 
-const viewer: ListedFactor = { id: 't1', kind: 'code_viewer', name: 'Kodeviser på kontoret', lastUsedAt: null, lockedUntil: null, isDefault: true };
+const viewer: ListedFactor = { id: 't1', kind: 'code_viewer', name: 'Kodeviser på kontoret', detail: '5000000000011', addedAt: AT, lastUsedAt: null, status: 'active', lockedUntil: null, isDefault: true };
 
 describe('historyRows', () => {
   it('says what happened, when in Danish time, from where and at which system', () => {

@@ -21,11 +21,13 @@ import type { Renderer } from '../http/render.ts';
 import type { IdentityVerification } from '../identity/verification.ts';
 import type { AuditLog } from '../store/audit.ts';
 import type { User, UserRepository } from '../store/users.ts';
+import { deviceRows } from './device-list.ts';
 import { historyPage } from './history.ts';
 import { identityVerificationPages } from './identity-verification.ts';
 import { pairingPages } from './pairing.ts';
 import { bindRefusal, confirmRefusal } from './messages.ts';
-import { isRemovable, removalPages } from './removal.ts';
+import { removalPages } from './removal.ts';
+import { renamePages } from './rename.ts';
 import { securityKeyPages } from './security-keys.ts';
 import type { PortalSession, PortalSessions } from './sessions.ts';
 
@@ -91,7 +93,8 @@ export interface SelfServiceDeps {
 /**
  * The self-service portal ("selvbetjening"): an employee logs in here as to any system, sees their
  * 2-factor devices, binds a code viewer from IT's stock with its serial and a code, adds an
- * authenticator app by scanning a QR code, and makes one device the default offered first at login.
+ * authenticator app by scanning a QR code, makes one device the default offered first at login,
+ * and renames or deletes any of them (`rename.ts`, `removal.ts`).
  *
  * Every request that changes a device decides again who may change it (`auth/factor-change.ts`):
  * someone who has a second factor must have proven one within `stepUpMaxAge`, else the portal
@@ -183,18 +186,20 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
 
   async function showPortal(ctx: Context) {
     const { session, user } = portal(ctx);
-    const factors = await deps.factors.listForUser(user.id);
+    // Pending devices are listed too, as such; they prove nothing, so the decision counts the rest.
+    const devices = await deps.factors.listForUser(user.id, { pending: true });
+    const factors = devices.filter((factor) => factor.status !== 'pending');
     const decision = changeDecision(factors.length > 0, session);
     // With `identity`, a password login lets one who has a factor in to verify instead of proving it
     // (a lost phone); their devices wait until they have done one or the other in this session.
     const provenNothing = session.secondFactorAt === undefined && session.identityVerifiedAt === undefined;
     if (!decision.allowed && decision.need === 'identity' && factors.length > 0 && provenNothing) return ctx.redirect(`${home}/verify`);
-    const notices: Record<string, MessageKey> = { added: 'ss.added', pass: 'ss.accessPass.accepted', default: 'ss.defaultSet', removed: 'ss.removed' };
+    const notices: Record<string, MessageKey> = { added: 'ss.added', pass: 'ss.accessPass.accepted', default: 'ss.defaultSet', removed: 'ss.removed', renamed: 'ss.renamed' };
     const notice = Object.keys(notices).find((name) => ctx.query[name] === '1');
     deps.render(ctx, 'selfservice', {
       csrf: csrfToken(session),
       userName: user.displayName ?? user.username,
-      factors: factors.map((factor) => ({ ...factor, removable: isRemovable(deps.factors, factor) })),
+      factors: deviceRows({ factors: devices, kindOf: deps.factors.get, language: requestState(ctx).language }),
       needsAccessPass: !decision.allowed && decision.need === 'access-pass',
       needsIdentity: !decision.allowed && decision.need === 'identity' && factors.length === 0,
       offerIdentity: deps.identity !== undefined && factors.length > 0,
@@ -320,7 +325,8 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
 
   const portalSteps = { render: deps.render, who: portal, csrfToken, acting };
   const keys = securityKeyPages({ ...portalSteps, keys: deps.securityKeys, added });
-  const removal = removalPages({ ...portalSteps, factors: deps.factors, home });
+  const removal = removalPages({ ...portalSteps, factors: deps.factors, users: deps.users, home });
+  const rename = renamePages({ ...portalSteps, factors: deps.factors, home });
 
   router.get('/', loadSession, showPortal);
   router.get('/history', loadSession, historyPage({ render: deps.render, audit: deps.audit, factors: deps.factors, who: portal }));
@@ -350,5 +356,7 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
   router.post('/security-key/finish', forms, loadSession, checkForm, mayChangeFactors, keys.finishSecurityKey);
   router.get('/factors/:id/delete', loadSession, mayChangeFactors, removal.confirmRemoval);
   router.post('/factors/:id/delete', forms, loadSession, checkForm, mayChangeFactors, removal.removeFactor);
+  router.get('/factors/:id/rename', loadSession, mayChangeFactors, rename.showRename);
+  router.post('/factors/:id/rename', forms, loadSession, checkForm, mayChangeFactors, rename.saveName);
   return router;
 }

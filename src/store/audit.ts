@@ -34,6 +34,7 @@ export type AuditType =
   | 'factor.resynced'
   | 'factor.enrolled'
   | 'factor.removed'
+  | 'factor.renamed'
   | 'factor.counter_regressed'
   | 'code_viewer.imported'
   | 'code_viewer.reset'

@@ -103,6 +103,11 @@ export interface DeviceRepository {
   completePairing(input: { deviceId: string; codeHash: string; now: Date }): Promise<PairingOutcome>;
   /** Revokes a device that is not revoked yet; returns it as it was, or undefined if nothing changed. */
   revoke(id: string, now: Date): Promise<DeviceRecord | undefined>;
+  /**
+   * Renames the user's device that is not revoked; returns it as it was, or undefined (nothing
+   * changed) when it is not theirs or is revoked.
+   */
+  rename(input: { id: string; userId: string; name: string }): Promise<DeviceRecord | undefined>;
   /** Stores an app's push subscription, replacing any before it. False for an unknown device. */
   setPushSubscription(id: string, subscription: DevicePushSubscription): Promise<boolean>;
   /**
@@ -205,6 +210,16 @@ export function createDeviceRepository(db: Knex): DeviceRepository {
         const row = (await devices(trx).where({ id }).forUpdate().first()) as DeviceRow | undefined;
         if (!row || row.status === 'revoked') return undefined;
         await devices(trx).where({ id }).update(touched({ status: 'revoked', revoked_at: now }));
+        return toRecord(row);
+      });
+    },
+    async rename({ id, userId, name }) {
+      if (!UUID.test(id)) return undefined;
+      return db.transaction(async (trx) => {
+        const mine = () => devices(trx).where({ id, user_id: userId }).whereNot({ status: 'revoked' });
+        const row = (await mine().forUpdate().first()) as DeviceRow | undefined;
+        if (!row) return undefined;
+        await mine().update(touched({ name }));
         return toRecord(row);
       });
     },

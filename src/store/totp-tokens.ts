@@ -123,9 +123,23 @@ export interface TotpTokenRepository {
    * one before it wrote: of fifty wrong codes sent at once, only the first few are checked.
    */
   withEnrolmentLocked<T>(key: { userId: string; kind: TotpKind; tokenId?: string | undefined }, work: (enrolment: LockedEnrolment) => Promise<T>): Promise<T>;
-  /** Back to stock: unbound, counters and lock cleared (IT hands it to a colleague). */
-  returnToStock(id: string): Promise<void>;
-  setStatus(id: string, status: TotpStatus): Promise<void>;
+  /**
+   * Back to stock: unbound, counters and lock cleared (IT hands it to a colleague). With
+   * `holder`, only while it is in use by that user (they gave it on themselves). True if it changed.
+   */
+  returnToStock(id: string, holder?: string): Promise<boolean>;
+  /** Sets the status; with `holder`, only while it is in use by that user. True if it changed. */
+  setStatus(id: string, status: TotpStatus, holder?: string): Promise<boolean>;
+  /**
+   * Renames the user's token of `kind` in use; returns it as it was, or undefined (nothing
+   * changed) when it is not theirs, not of that kind, or not in use.
+   */
+  rename(input: { id: string; userId: string; kind: TotpKind; name: string }): Promise<TotpTokenRecord | undefined>;
+  /**
+   * Deletes the user's token of `kind` in use (an authenticator app: its secret is gone for
+   * good); returns it as it was, or undefined (nothing deleted) when it is not theirs.
+   */
+  remove(input: { id: string; userId: string; kind: TotpKind }): Promise<TotpTokenRecord | undefined>;
   /** Lifts a lock: counters cleared, a locked token back in use. */
   unlock(id: string): Promise<void>;
 }
@@ -153,6 +167,12 @@ const toRecord = (row: TokenRow): TotpTokenRecord => ({
 });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Narrows an update to a token in use by `holder`, when one is given: one conditional UPDATE, so
+ * a code viewer IT reset and a colleague bound meanwhile is not touched by its former holder.
+ */
+const heldBy = (query: Knex.QueryBuilder, holder: string | undefined) => (holder === undefined ? query : query.where({ user_id: holder, status: 'assigned' }));
 
 /** A {@link TotpTokenRepository} on `totp_tokens`; secrets are sealed with `SECRET_KEY`. */
 export function createTotpTokenRepository(db: Knex, box: SecretBox): TotpTokenRepository {
@@ -280,13 +300,29 @@ export function createTotpTokenRepository(db: Knex, box: SecretBox): TotpTokenRe
         });
       });
     },
-    async returnToStock(id) {
-      await tokens().where({ id }).update(touched({
+    async returnToStock(id, holder) {
+      const changed = await heldBy(tokens().where({ id }), holder).update(touched({
         status: 'in_stock', user_id: null, name: null, failure_count: 0, lock_count: 0, locked_until: null, assigned_at: null, last_used_at: null,
       }));
+      return changed === 1;
     },
-    async setStatus(id, status) {
-      await tokens().where({ id }).update(touched({ status }));
+    async setStatus(id, status, holder) {
+      return (await heldBy(tokens().where({ id }), holder).update(touched({ status }))) === 1;
+    },
+    async rename({ id, userId, kind, name }) {
+      if (!UUID.test(id)) return undefined;
+      return db.transaction(async (trx) => {
+        const mine = () => tokens(trx).where({ id, user_id: userId, kind, status: 'assigned' });
+        const row = (await mine().forUpdate().first()) as TokenRow | undefined;
+        if (!row) return undefined;
+        await mine().update(touched({ name }));
+        return toRecord(row);
+      });
+    },
+    async remove({ id, userId, kind }) {
+      if (!UUID.test(id)) return undefined;
+      const [row] = (await tokens().where({ id, user_id: userId, kind, status: 'assigned' }).delete().returning('*')) as TokenRow[];
+      return row && toRecord(row);
     },
     async unlock(id) {
       await tokens().where({ id }).update(touched({

@@ -50,6 +50,8 @@ export interface UserRepository {
   defaultFactorId(userId: string): Promise<string | null>;
   /** Makes `factorId` the user's default second factor; null clears it. The caller checks the factor is theirs. */
   setDefaultFactor(userId: string, factorId: string | null): Promise<void>;
+  /** Clears the user's default second factor if it is `factorId` (which they just deleted); a newer choice stays. */
+  clearDefaultFactor(userId: string, factorId: string): Promise<void>;
   /** The stored digest of one of the user's attributes (`user_attributes`), or undefined. */
   attributeDigest(userId: string, name: string): Promise<string | undefined>;
   /** Stores the digest of an attribute, replacing the one before; true if there was one. */
@@ -117,6 +119,9 @@ export function createUserRepository(db: Knex): UserRepository {
     },
     async setDefaultFactor(userId, factorId) {
       await users().where({ id: userId }).update({ default_factor_id: factorId, updated_at: db.fn.now() });
+    },
+    async clearDefaultFactor(userId, factorId) {
+      await users().where({ id: userId, default_factor_id: factorId }).update({ default_factor_id: null, updated_at: db.fn.now() });
     },
     async attributeDigest(userId, name) {
       if (!UUID.test(userId)) return undefined;

@@ -70,6 +70,8 @@ export interface WebAuthnCredentialRepository {
   withCredentialLocked<T>(id: string, work: (credential: WebAuthnCredentialRecord | undefined, accept: (use: { counter: number; backedUp: boolean; at: Date }) => Promise<void>) => Promise<T>): Promise<T>;
   /** Deletes the user's credential `id`; returns it as it was, or undefined when it is not theirs. */
   remove(userId: string, id: string): Promise<WebAuthnCredentialRecord | undefined>;
+  /** Renames the user's credential `id`; returns it as it was, or undefined (nothing changed) when it is not theirs. */
+  rename(userId: string, id: string, name: string): Promise<WebAuthnCredentialRecord | undefined>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -139,6 +141,16 @@ export function createWebAuthnCredentialRepository(db: Knex): WebAuthnCredential
       if (!UUID.test(userId) || !UUID.test(id)) return undefined;
       const [row] = (await credentials().where({ id, user_id: userId }).delete().returning('*')) as CredentialRow[];
       return row && toRecord(row);
+    },
+    async rename(userId, id, name) {
+      if (!UUID.test(userId) || !UUID.test(id)) return undefined;
+      return db.transaction(async (trx) => {
+        const mine = () => credentials(trx).where({ id, user_id: userId });
+        const row = (await mine().forUpdate().first()) as CredentialRow | undefined;
+        if (!row) return undefined;
+        await mine().update({ name });
+        return toRecord(row);
+      });
     },
   };
 }

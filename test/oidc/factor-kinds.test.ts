@@ -85,8 +85,8 @@ describe('a second-factor kind as a plug-in: a fake challenge kind, end to end',
   async function userWithPhones(username: string) {
     const user = await addUser(running.idp, { username, password: PASSWORD });
     push.factors.set(user.id, [
-      { id: `${username}-work`, kind: 'test_push', name: 'Arbejdstelefon', lastUsedAt: new Date(clock.now() - 3600_000), lockedUntil: null },
-      { id: `${username}-own`, kind: 'test_push', name: 'Egen telefon', lastUsedAt: null, lockedUntil: null },
+      { id: `${username}-work`, kind: 'test_push', name: 'Arbejdstelefon', detail: null, addedAt: new Date(clock.now() - 86400_000), lastUsedAt: new Date(clock.now() - 3600_000), status: 'active', lockedUntil: null },
+      { id: `${username}-own`, kind: 'test_push', name: 'Egen telefon', detail: null, addedAt: new Date(clock.now() - 86400_000), lastUsedAt: null, status: 'active', lockedUntil: null },
     ]);
     return user;
   }

@@ -223,11 +223,26 @@ export type InventoryFailure = {
 
 /** Who acts on the inventory and which code viewer, by its serial as typed. */
 export interface InventoryActOptions {
-  storage: InventoryStorage;
+  /** The acts on one code viewer need no transaction of the caller's, so no `db`. */
+  storage: Omit<InventoryStorage, 'db'>;
   /** The serial as typed; spaces and dashes between groups are dropped. */
   serial: string;
   /** Who acts, for the audit log (`cli`, `user:<id>`). */
   actor: string;
+  /**
+   * Set when the employee who holds the code viewer acts on it in self-service: only a code
+   * viewer in use by `userId` is touched (else `not_found`, nothing written, even if IT reset it
+   * and a colleague bound it meanwhile), and the audit event says why and from where.
+   */
+  holder?: CodeViewerHolder | undefined;
+}
+
+/** The employee acting on their own code viewer: who, why (`reason`), and from where. */
+export interface CodeViewerHolder {
+  userId: string;
+  reason: string;
+  ip?: string | undefined;
+  requestId?: string | undefined;
 }
 
 /** Finds a code viewer by a typed serial. */
@@ -255,13 +270,13 @@ export type InventoryActResult = { ok: true; changed: boolean; before: TotpToken
  * the previous user. A code viewer already in stock with nothing counted is left alone.
  */
 export async function resetCodeViewer(options: InventoryActOptions): Promise<InventoryActResult> {
-  const found = await findCodeViewer(options.storage, options.serial);
+  const found = await findActedOn(options);
   if (!found.ok) return found;
   const { token } = found;
   // An in-stock serial can carry wrong codes typed at binding (and a lock): reset clears those too.
   const untouched = token.failureCount === 0 && token.lockCount === 0 && token.lockedUntil === null;
   if (token.status === 'in_stock' && token.userId === null && untouched) return { ok: true, changed: false, before: token, token };
-  await options.storage.totpTokens.returnToStock(token.id);
+  if (!(await options.storage.totpTokens.returnToStock(token.id, options.holder?.userId))) return notHeld(options);
   await audit(options, 'code_viewer.reset', token, { statusWas: token.status, nameWas: token.name });
   return { ok: true, changed: true, before: token, token: await reread(options.storage, token) };
 }
@@ -276,11 +291,11 @@ export type CodeViewerMark = (typeof MARKS)[number];
  * `code_viewer.marked`. Marking it as what it already is changes nothing.
  */
 export async function markCodeViewer(options: InventoryActOptions & { mark: CodeViewerMark }): Promise<InventoryActResult> {
-  const found = await findCodeViewer(options.storage, options.serial);
+  const found = await findActedOn(options);
   if (!found.ok) return found;
   const { token } = found;
   if (token.status === options.mark) return { ok: true, changed: false, before: token, token };
-  await options.storage.totpTokens.setStatus(token.id, options.mark);
+  if (!(await options.storage.totpTokens.setStatus(token.id, options.mark, options.holder?.userId))) return notHeld(options);
   await audit(options, 'code_viewer.marked', token, { status: options.mark, statusWas: token.status });
   return { ok: true, changed: true, before: token, token: await reread(options.storage, token) };
 }
@@ -307,14 +322,30 @@ export async function unlockCodeViewer(options: InventoryActOptions & { now?: ()
   return { ok: true, changed: wasLocked || token.failureCount > 0 || token.lockCount > 0, before: token, token: await reread(options.storage, token) };
 }
 
+/** The code viewer an act names: by its serial, and with a holder only one in use by them. */
+async function findActedOn(options: InventoryActOptions): Promise<{ ok: true; token: TotpTokenRecord } | InventoryFailure> {
+  const found = await findCodeViewer(options.storage, options.serial);
+  const { holder } = options;
+  if (found.ok && holder && (found.token.userId !== holder.userId || found.token.status !== 'assigned')) return notHeld(options);
+  return found;
+}
+
+/** A holder's act on a code viewer that is not (or no longer) theirs: told as no such code viewer. */
+function notHeld(options: InventoryActOptions): InventoryFailure {
+  return { ok: false, reason: 'not_found', message: bilingual(`Du har ingen kodeviser med serienummeret ${options.serial}`, `You have no code viewer with the serial number ${options.serial}`) };
+}
+
 async function audit(options: InventoryActOptions, type: AuditType, token: TotpTokenRecord, details: Record<string, unknown>): Promise<void> {
   const user = token.userId ? await options.storage.users.findById(token.userId) : undefined;
+  const { holder } = options;
   await options.storage.audit.record({
     type,
     actor: options.actor,
     userId: token.userId,
     username: user?.username ?? null,
-    details: { tokenId: token.id, kind: token.kind, serial: token.serial, ...details },
+    ip: holder?.ip,
+    requestId: holder?.requestId,
+    details: { tokenId: token.id, kind: token.kind, serial: token.serial, ...details, ...(holder ? { reason: holder.reason } : {}) },
   });
 }
 

@@ -1,5 +1,5 @@
-import type { AuditLog } from '../../store/audit.ts';
-import type { DeviceKind, DeviceRecord, DeviceRepository } from '../../store/devices.ts';
+import type { AuditLog, AuditType } from '../../store/audit.ts';
+import type { DeviceKind, DeviceRecord, DeviceRepository, DeviceStatus } from '../../store/devices.ts';
 import type { ActContext, Challenge, FactorKind, FactorRefusal, SecondFactor } from '../factor.ts';
 import { decideLoginView, type ChallengeRecord } from './challenge-rules.ts';
 import type { ChallengeStore } from './challenges.ts';
@@ -12,7 +12,12 @@ import type { ChallengeStore } from './challenges.ts';
 export const DEVICE_AMR = ['pin', 'swk'] as const;
 
 export interface DeviceKindDeps {
-  devices: Pick<DeviceRepository, 'list' | 'find'>;
+  devices: Pick<DeviceRepository, 'list' | 'find' | 'rename'>;
+  /**
+   * Revokes the user's device (the device service's, which audits `device.revoked` and closes
+   * the device's event stream on every node); undefined when it is not theirs.
+   */
+  revoke(input: { deviceId: string; userId: string; context: ActContext }): Promise<{ changed: boolean } | undefined>;
   challenges: ChallengeStore;
   audit: AuditLog;
   /** Tells the device of a new challenge: its event stream on every node, and push for an app. */
@@ -25,11 +30,15 @@ export interface DeviceKindDeps {
   now: () => number;
 }
 
+/** The statuses of a device its user sees in self-service: all but revoked, which is gone. */
+const LISTED: readonly DeviceStatus[] = ['pending', 'active', 'locked'];
+
 /**
  * The desktop client (`desktop`: a computer or terminal, 4-digit PIN) and the phone app (`app`:
  * a phone or tablet, 6-digit PIN) as factor kinds: choosing one sends a challenge to the device
  * and shows the waiting page; the device approves with its PIN over the signed device API, and
- * the waiting login then spends that approval, once.
+ * the waiting login then spends that approval, once. A device registered but not yet paired is
+ * listed `pending`, never usable. Deleting one in self-service revokes it.
  */
 export function createDeviceKinds(deps: DeviceKindDeps): FactorKind[] {
   return (['desktop', 'app'] as const).map((kind) => createDeviceKind(kind, deps));
@@ -39,13 +48,25 @@ function createDeviceKind(kind: DeviceKind, deps: DeviceKindDeps): FactorKind {
   const events = { succeeded: 'login.second_factor.succeeded', failed: 'login.second_factor.failed', locked: 'device.locked' } as const;
   const now = () => new Date(deps.now());
 
-  const toFactor = (device: DeviceRecord): SecondFactor => ({
-    id: device.id,
-    kind,
-    name: device.name,
-    lastUsedAt: device.lastUsedAt,
-    lockedUntil: device.status === 'locked' && device.lockedUntil && device.lockedUntil > now() ? device.lockedUntil : null,
-  });
+  const toFactor = (device: DeviceRecord): SecondFactor => {
+    const lockedUntil = device.status === 'locked' && device.lockedUntil && device.lockedUntil > now() ? device.lockedUntil : null;
+    return {
+      id: device.id,
+      kind,
+      name: device.name,
+      detail: null,
+      addedAt: device.createdAt,
+      lastUsedAt: device.lastUsedAt,
+      status: device.status === 'pending' ? 'pending' : lockedUntil ? 'locked' : 'active',
+      lockedUntil,
+    };
+  };
+
+  /** The user's device of this kind that is not revoked; undefined for anyone else's. */
+  const ownDevice = async (userId: string, deviceId: string) => {
+    const device = await deps.devices.find(deviceId);
+    return device && device.userId === userId && device.kind === kind && device.status !== 'revoked' ? device : undefined;
+  };
 
   /** The user's device of this kind that can take a challenge now, or why not. */
   const usableDevice = async (userId: string, deviceId: string) => {
@@ -57,7 +78,7 @@ function createDeviceKind(kind: DeviceKind, deps: DeviceKindDeps): FactorKind {
     return { device, reason: undefined, lockedUntil: undefined };
   };
 
-  const audit = (type: (typeof events)[keyof typeof events], userId: string, context: ActContext, details: Record<string, unknown>) =>
+  const audit = (type: AuditType, userId: string, context: ActContext, details: Record<string, unknown>) =>
     deps.audit.record({ type, actor: context.actor, userId, clientId: context.clientId, ip: context.ip, requestId: context.requestId, details: { kind, ...details } });
 
   const refuse = async (userId: string, deviceId: string, context: ActContext, refusal: FactorRefusal) => {
@@ -72,7 +93,7 @@ function createDeviceKind(kind: DeviceKind, deps: DeviceKindDeps): FactorKind {
 
     async listForUser(userId) {
       const devices = await deps.devices.list({ userId });
-      return devices.filter((device) => device.kind === kind && (device.status === 'active' || device.status === 'locked')).map(toFactor);
+      return devices.filter((device) => device.kind === kind && LISTED.includes(device.status)).map(toFactor);
     },
 
     async start({ userId, factor, flow, context, resend = false }) {
@@ -120,6 +141,20 @@ function createDeviceKind(kind: DeviceKind, deps: DeviceKindDeps): FactorKind {
         seen = await look();
       }
       return seen.state;
+    },
+
+    async rename({ userId, factorId, name, context }) {
+      // Of this kind only, as every kind acts on its own factors; the row's update checks the user.
+      if (!(await ownDevice(userId, factorId))) return false;
+      const before = await deps.devices.rename({ id: factorId, userId, name });
+      if (!before) return false;
+      await audit('factor.renamed', userId, context, { deviceId: factorId, name, nameWas: before.name });
+      return true;
+    },
+
+    async remove({ userId, factorId, context }) {
+      if (!(await ownDevice(userId, factorId))) return false;
+      return Boolean((await deps.revoke({ deviceId: factorId, userId, context }))?.changed);
     },
   };
 }

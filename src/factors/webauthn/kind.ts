@@ -7,7 +7,7 @@ import { SECURITY_KEY_LOGIN_EVENTS, type SecurityKeys } from './security-keys.ts
  * page, whose script runs the browser's ceremony with the options `start` gives and posts the
  * assertion to `verify`. `amr` is what a device-bound key proves without user verification;
  * each accepted assertion says what it proved (`hwk` or `swk`, and `user`; see `rules.ts`).
- * Employees add and delete their keys in self-service.
+ * Employees add, rename and delete their keys in self-service.
  */
 export function createSecurityKeyKind(deps: { keys: SecurityKeys; credentials: Pick<WebAuthnCredentialRepository, 'listForUser'> }): FactorKind {
   const name = 'security_key';
@@ -15,7 +15,11 @@ export function createSecurityKeyKind(deps: { keys: SecurityKeys; credentials: P
     id: credential.id,
     kind: name,
     name: credential.name,
+    detail: null,
+    addedAt: credential.createdAt,
     lastUsedAt: credential.lastUsedAt,
+    // A key is never locked: a signature cannot be guessed.
+    status: 'active',
     lockedUntil: null,
   });
 
@@ -42,5 +46,6 @@ export function createSecurityKeyKind(deps: { keys: SecurityKeys; credentials: P
     },
 
     remove: ({ userId, factorId, context }) => deps.keys.remove({ userId, credentialId: factorId, context }),
+    rename: ({ userId, factorId, name: newName, context }) => deps.keys.rename({ userId, credentialId: factorId, name: newName, context }),
   };
 }

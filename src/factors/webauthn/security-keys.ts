@@ -79,6 +79,8 @@ export interface SecurityKeys {
   authenticate(input: { userId: string; credentialId: string; boundTo: string; response: string; context: ActContext }): Promise<{ ok: true; amr: string[] } | { ok: false; reason: CeremonyFailure }>;
   /** Deletes the user's key `credentialId` and audits it; false when it is not theirs. */
   remove(input: { userId: string; credentialId: string; context: ActContext }): Promise<boolean>;
+  /** Renames the user's key `credentialId` and audits `factor.renamed`; false when it is not theirs. */
+  rename(input: { userId: string; credentialId: string; name: string; context: ActContext }): Promise<boolean>;
 }
 
 /** {@link SecurityKeys} with @simplewebauthn/server doing the protocol's checks. */
@@ -213,6 +215,13 @@ export function createSecurityKeys(deps: SecurityKeysDeps): SecurityKeys {
       const removed = await deps.credentials.remove(userId, credentialId);
       if (!removed) return false;
       await record('factor.removed', userId, context, { factorId: removed.id, name: removed.name });
+      return true;
+    },
+
+    async rename({ userId, credentialId, name, context }) {
+      const before = await deps.credentials.rename(userId, credentialId, name);
+      if (!before) return false;
+      await record('factor.renamed', userId, context, { factorId: before.id, name, nameWas: before.name });
       return true;
     },
   };
