@@ -64,6 +64,7 @@ import { createAssertionEncryption } from './saml/assertion-encryption.ts';
 import { createSamlFlowProtocol } from './saml/saml-flow.ts';
 import { createSloEndpoint } from './saml/slo.ts';
 import { createSsoEndpoint } from './saml/sso.ts';
+import { createClientCache } from './store/client-cache.ts';
 import type { PrivateJwk } from './store/signing-keys.ts';
 import { openStorage, type Storage, type StorageOptions } from './store/index.ts';
 
@@ -130,6 +131,14 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     logger.warn('no REDIS_URL: using the in-process session store; run one process only');
   }
 
+  // Clients as this node reads them for every request: kept in memory, forgotten on every node
+  // when `stepup client remove` announces it (issue 10).
+  const clients = await createClientCache({
+    clients: storage.clients,
+    store: storage.shortLived,
+    onSubscribeError: (error) => logger.warn({ err: error }, 'cannot subscribe to client changes; a node keeps a client at most a minute'),
+  });
+
   const basePath = new URL(config.issuer).pathname.replace(/\/$/, '');
   const secureCookies = config.production || new URL(config.issuer).protocol === 'https:';
   // One key list for our cookies and oidc-provider's, which share Koa's cookie jar when mounted.
@@ -144,14 +153,14 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     cookiePath: basePath || '/',
     now,
   });
-  const requirements = createLoginRequirements({ clients: storage.clients, lifetimes: config.factorLifetimes });
+  const requirements = createLoginRequirements({ clients, lifetimes: config.factorLifetimes });
   const policy = stepUpPolicy({ requirements, sessions, now });
-  const restateRefreshToken = createRefreshTokenRestatement({ clients: storage.clients, lifetimes: config.factorLifetimes, now });
+  const restateRefreshToken = createRefreshTokenRestatement({ clients, lifetimes: config.factorLifetimes, now });
 
   const buildProvider = (jwks: PrivateJwk[]) => {
     const built = createProvider({
       issuer: config.issuer,
-      adapter: createAdapterFactory({ db: storage.db, store: storage.shortLived, clients: storage.clients }),
+      adapter: createAdapterFactory({ db: storage.db, store: storage.shortLived, clients }),
       jwks,
       users: storage.users,
       pages,
@@ -241,7 +250,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     challenges,
     audit: storage.audit,
     announce: createChallengeAnnouncer({ store: storage.shortLived, push: pushSubscriptions, log: logger }),
-    numberMatching: async (clientId) => (await storage.clients.find(clientId))?.numberMatching ?? config.challenges.numberMatching,
+    numberMatching: async (clientId) => (await clients.find(clientId))?.numberMatching ?? config.challenges.numberMatching,
     challengeTtlMs: config.challenges.ttlSeconds * 1000,
     now,
   });
@@ -416,6 +425,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
       clearInterval(cleanup);
       deviceApi.streams.closeAll();
       await unsubscribe().catch(() => {});
+      await clients.close().catch(() => {});
       await storage.close();
     },
   };

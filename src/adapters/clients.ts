@@ -2,9 +2,10 @@ import type { ClientRepository } from '../store/clients.ts';
 import type { StoreAdapter } from './types.ts';
 
 /**
- * oidc-provider's Client model, read from the `oidc_clients` table on every lookup, so a client
- * registered with `stepup client add` works on every node without a restart. Registration goes
- * through the CLI (and later the admin API), never through oidc-provider, so writes are refused.
+ * oidc-provider's Client model, read from the `oidc_clients` table through the node's client
+ * cache (`store/client-cache.ts`), so a client registered with `stepup client add` works on every
+ * node without a restart and one removed is refused everywhere at once. Registration goes through
+ * the CLI (and later the admin API), never through oidc-provider, so writes are refused.
  */
 export function createClientAdapter(clients: ClientRepository): StoreAdapter {
   const readOnly = async () => {

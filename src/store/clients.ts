@@ -4,6 +4,12 @@ import type { ClientMetadata } from 'oidc-provider';
 import type { Level } from '../auth/levels.ts';
 import type { SecretBox } from '../crypto/secret-box.ts';
 
+/**
+ * The channel (short-lived store pub/sub) on which a change to a client is announced, with its
+ * client_id as the message (empty: every client), so every node's cache forgets it at once.
+ */
+export const CLIENTS_CHANGED_CHANNEL = 'clients.changed';
+
 /** A registered relying party (OIDC client). */
 export interface ClientRecord {
   clientId: string;

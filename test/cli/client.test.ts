@@ -309,8 +309,11 @@ describe('stepup client remove, with the IdP running on two nodes', function () 
     idpBacking = await createBacking();
     // The command reaches a running server's database only through a real Postgres here.
     if (!idpBacking.redisUrl || !('url' in idpBacking.database)) this.skip();
-    nodeA = await startIdp(idpBacking);
-    nodeB = await startIdp(idpBacking, { config: { issuer: nodeA.issuer } });
+    // The nodes hear the command on Redis under the key prefix both use in a deployment (the
+    // command has no other), so a removal reaches their client caches.
+    const deployed = { ...idpBacking, redisKeyPrefix: 'stepup:' };
+    nodeA = await startIdp(deployed);
+    nodeB = await startIdp(deployed, { config: { issuer: nodeA.issuer } });
     await addUser(nodeA.idp, { username: 'lone', password: PASSWORD });
   });
   after(async () => {
@@ -350,6 +353,26 @@ describe('stepup client remove, with the IdP running on two nodes', function () 
     }
     const payloads = await nodeA.idp.storage.db('oidc_payloads').whereRaw("payload->>'clientId' = ?", ['fjernes-rp']);
     expect(payloads).to.deep.equal([]);
+  });
+
+  it('is forgotten by both nodes\' client caches at once: removed and added again with a new secret, only the new one works', async () => {
+    const clientId = unique('hukommelse-rp');
+    const grant = async (node: RunningIdp, secret: string) => (await fetch(`${node.url}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    })).status;
+    const add = (secret: string) => stepup(['client', 'add', clientId, '--grant-type', 'client_credentials', '--secret', secret]);
+    const [oldSecret, newSecret] = [randomBytes(32).toString('base64url'), randomBytes(32).toString('base64url')];
+    expect((await add(oldSecret)).code).to.equal(0);
+    // Both nodes look the client up, and keep it.
+    expect([await grant(nodeA, oldSecret), await grant(nodeB, oldSecret)]).to.deep.equal([200, 200]);
+
+    expect((await stepup(['client', 'remove', clientId])).code).to.equal(0);
+    expect([await grant(nodeA, oldSecret), await grant(nodeB, oldSecret)]).to.deep.equal([401, 401]);
+    expect((await add(newSecret)).code).to.equal(0);
+    expect([await grant(nodeA, oldSecret), await grant(nodeB, oldSecret)]).to.deep.equal([401, 401]);
+    expect([await grant(nodeA, newSecret), await grant(nodeB, newSecret)]).to.deep.equal([200, 200]);
   });
 
   it('deletes its access tokens and codes from the short-lived store too', async () => {

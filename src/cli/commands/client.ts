@@ -5,7 +5,7 @@ import type { ClientMetadata } from 'oidc-provider';
 import { createShortLivedAdapter } from '../../adapters/short-lived.ts';
 import { LEVELS, type Level } from '../../auth/levels.ts';
 import { SIGNING_ALGORITHMS } from '../../crypto/signing-keys.ts';
-import type { ClientRecord } from '../../store/clients.ts';
+import { CLIENTS_CHANGED_CHANNEL, type ClientRecord } from '../../store/clients.ts';
 import type { Storage } from '../../store/index.ts';
 import type { ShortLivedStore } from '../../store/short-lived/types.ts';
 import { CliError, UsageError } from '../errors.ts';
@@ -150,10 +150,10 @@ export interface RemoveClientResult {
 
 /**
  * Removes a relying party (`stepup client remove`) and revokes what it was given: its row, its
- * grants and refresh tokens go in one transaction, so every node refuses it at once (oidc-provider
- * reads a client from the table on each lookup, and refuses a token whose client or grant is
- * gone). Its access tokens and codes in Redis are deleted too, for tidiness: they are already
- * refused, and expire within minutes.
+ * grants and refresh tokens go in one transaction, then {@link CLIENTS_CHANGED_CHANNEL} tells
+ * every node to forget the client it keeps in memory, so every node refuses it at once
+ * (oidc-provider refuses a token whose client or grant is gone). Its access tokens and codes in
+ * Redis are deleted too, for tidiness: they are already refused, and expire within minutes.
  */
 export async function removeClient(
   deps: { storage: Pick<Storage, 'db' | 'clients' | 'audit' | 'shortLived'> },
@@ -175,9 +175,12 @@ export async function removeClient(
     }, trx);
     return result;
   });
+  const nodesTold = await deps.storage.shortLived.publish(CLIENTS_CHANGED_CHANNEL, clientId).then(() => true, () => false);
   const leftInStore = await revokeShortLived(deps.storage.shortLived, removed.grantIds).then(() => false, () => true);
 
   out.line(`Removed client ${printable(clientId)}: ${removed.grantIds.length} grant(s) and ${removed.refreshTokens} refresh token(s) revoked.`);
+  // A node keeps a client at most a minute without being told (store/client-cache.ts).
+  if (!nodesTold) out.line('  Running nodes could not be told over Redis; they stop accepting it within a minute.');
   if (leftInStore) out.line('  Its access tokens could not be deleted from Redis; they are refused anyway and expire within 10 minutes.');
   return { client_id: clientId, grants_revoked: removed.grantIds.length, refresh_tokens_revoked: removed.refreshTokens };
 }
