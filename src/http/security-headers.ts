@@ -4,9 +4,11 @@ import { requestState } from './context.ts';
 
 /**
  * A strict Content-Security-Policy with no inline script or style, and the usual hardening
- * headers. `form-action` names our own origin plus the relying party a page hands back to:
- * browsers apply it to the redirects that follow a form post, and a login form's post ends in a
- * redirect to the relying party. oidc-provider's form_post page adds its script's hash itself.
+ * headers. `form-action` names our own origin plus what a page hands back to (the relying party,
+ * the upstream identity provider): browsers apply it to the redirects that follow a form post,
+ * and a login form's post ends in a redirect to the relying party. It is always there, as
+ * `form-action` does not fall back to `default-src`: without it a form could post anywhere.
+ * oidc-provider's form_post page adds its script's hash itself.
  */
 export function securityHeaders(): Middleware {
   return async (ctx: Context, next: Next) => {
@@ -20,7 +22,7 @@ export function securityHeaders(): Middleware {
       "connect-src 'self'",
       "base-uri 'none'",
       "frame-ancestors 'none'",
-      ...(formTargets.length ? [`form-action 'self' ${formTargets.join(' ')}`] : []),
+      ["form-action 'self'", ...formTargets].join(' '),
     ].join('; ');
     if (!ctx.response.get('content-security-policy')) ctx.set('Content-Security-Policy', policy);
     ctx.set('X-Content-Type-Options', 'nosniff');

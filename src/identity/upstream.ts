@@ -33,6 +33,8 @@ export interface UpstreamIdentity {
 export interface UpstreamIdentityProvider {
   /** Where to send the browser. Throws {@link UpstreamError} `upstream_unavailable` when discovery fails. */
   authorizationUrl(checks: UpstreamChecks): Promise<URL>;
+  /** The origin of its authorization endpoint (the page's CSP `form-action` must allow it), or undefined while it cannot be discovered. */
+  authorizationOrigin(): Promise<string | undefined>;
   /**
    * Redeems the code of the callback (`params`, its query) and checks the ID token: signature,
    * `iss`, `aud`, `exp`, `nonce` (OIDC Core §3.1.3.7), and the PKCE verifier at the token
@@ -75,6 +77,11 @@ export function createUpstreamIdentityProvider(options: {
   };
 
   return {
+    async authorizationOrigin() {
+      const endpoint = await discover().then((config) => config.serverMetadata().authorization_endpoint, () => undefined);
+      return endpoint && new URL(endpoint).origin;
+    },
+
     async authorizationUrl({ state, nonce, codeVerifier }) {
       return client.buildAuthorizationUrl(await discover(), {
         redirect_uri: redirectUri,

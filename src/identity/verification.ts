@@ -20,6 +20,8 @@ export type VerificationFailure = TransactionRefusal | IdentityRefusal | Upstrea
 export interface IdentityVerification {
   /** `IDENTITY_VERIFICATION_SECONDS`: how long a success lets the portal change devices. */
   readonly holdSeconds: number;
+  /** The upstream's authorization endpoint origin, for the verify page's CSP (its form's post is redirected there). */
+  authorizationOrigin(): Promise<string | undefined>;
   /** Where to send the browser to verify; refused without an attribute to compare with, or without the upstream. */
   begin(input: { sessionId: string; user: User; context: ActContext }): Promise<{ ok: true; url: URL } | { ok: false; reason: VerificationFailure }>;
   /** Completes a verification from the callback's query; `at` is when it succeeded, epoch seconds. */
@@ -62,6 +64,8 @@ export function createIdentityVerification(deps: {
 
   return {
     holdSeconds: settings.holdSeconds,
+
+    authorizationOrigin: () => deps.upstream.authorizationOrigin(),
 
     async begin({ sessionId, user, context }) {
       // No use sending someone through MitID when nothing could match.

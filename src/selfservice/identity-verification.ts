@@ -53,6 +53,9 @@ export function identityVerificationPages(deps: IdentityVerificationPagesDeps) {
     const holdsUntil = verifiedAt === undefined ? undefined : verifiedAt + deps.verification.holdSeconds;
     const holding = holdsUntil !== undefined && verifiedAt !== undefined && verifiedAt <= nowSeconds() && nowSeconds() <= holdsUntil;
     const { result } = ctx.query;
+    // The form's post is answered with a redirect to the upstream, which CSP form-action must allow.
+    const upstream = await deps.verification.authorizationOrigin();
+    if (upstream) requestState(ctx).formTargets = [upstream];
     deps.render(ctx, 'selfservice-verify', {
       csrf: deps.csrfToken(session),
       verified: holding ? translate(language, 'ss.identity.verified', { time: clockTime(language, new Date(holdsUntil * 1000)) }) : undefined,

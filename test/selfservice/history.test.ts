@@ -32,8 +32,10 @@ describe('self-service: your history', function () {
 
     const browser = new Browser();
     await logIn(browser, 'hanne', viewer, { wrongFirst: true });
-    const portal = await (await browser.follow(`${running.url}/selfservice`)).response.text();
-    expect(portal).to.include('href="/selfservice/history"');
+    const { response: portalResponse } = await browser.follow(`${running.url}/selfservice`);
+    expect(await portalResponse.text()).to.include('href="/selfservice/history"');
+    // A page that hands back to no one still names where its forms may go: only here.
+    expect(portalResponse.headers.get('content-security-policy')).to.match(/form-action 'self'(;|$)/);
     const { response } = await browser.follow(`${running.url}/selfservice/history`);
     const html = await response.text();
     expect(response.status).to.equal(200);

@@ -78,6 +78,8 @@ describe('self-service: identity verification at an upstream provider', function
   async function throughUpstream(browser: Browser, who: UpstreamPerson): Promise<string> {
     upstream.person = who;
     const page = await browser.follow(verifyUrl());
+    // The form's post is redirected to the upstream: the page's CSP must allow that, and no more.
+    expect(page.response.headers.get('content-security-policy')).to.include(`form-action 'self' ${new URL(upstream.issuer).origin}`);
     const form = readForm(await page.response.text(), page.url);
     const { url } = await browser.submit(form.action, form.fields, { stopAt: identityRedirectUri(running.issuer) });
     expect(url.startsWith(identityRedirectUri(running.issuer)), url).to.equal(true);
