@@ -25,6 +25,10 @@ describe('countsOf', () => {
     expect(countsOf(event('ip.throttled')).map((count) => count.labels)).to.deep.equal([{ what: 'address' }]);
     expect(countsOf(event('device.locked')).map((count) => count.labels)).to.deep.equal([{ what: 'device' }]);
     expect(countsOf(event('challenge.rejected'))).to.deep.equal([{ counter: 'challenges', labels: { outcome: 'rejected' } }]);
+    expect(countsOf(event('login.second_factor.failed', { kind: 'desktop', reason: 'expired' }))).to.deep.equal([
+      { counter: 'second_factor_verifications', labels: { kind: 'desktop', outcome: 'failure' } },
+      { counter: 'challenges', labels: { outcome: 'expired' } },
+    ]);
   });
 
   it('counts nothing for administrative events', () => {

@@ -11,7 +11,7 @@ export type Count =
   | { counter: 'password_checks'; labels: { outcome: PasswordOutcome } }
   | { counter: 'second_factor_verifications'; labels: { kind: string; outcome: 'success' | 'failure' } }
   | { counter: 'lockouts'; labels: { what: LockedThing } }
-  | { counter: 'challenges'; labels: { outcome: 'sent' | 'approved' | 'rejected' } };
+  | { counter: 'challenges'; labels: { outcome: 'sent' | 'approved' | 'rejected' | 'expired' } };
 
 export const PASSWORD_OUTCOMES = ['success', 'wrong_password', 'unknown_user', 'disabled', 'locked', 'throttled'] as const;
 export type PasswordOutcome = (typeof PASSWORD_OUTCOMES)[number];
@@ -40,11 +40,15 @@ export function countsOf(event: AuditEvent): Count[] {
     case 'login.password.failed':
       return [{ counter: 'password_checks', labels: { outcome: passwordOutcome(event.details?.reason) } }];
     case 'login.second_factor.succeeded':
-    case 'login.second_factor.failed':
-      return [{
+    case 'login.second_factor.failed': {
+      const verification: Count = {
         counter: 'second_factor_verifications',
         labels: { kind: kindLabel(event.details?.kind), outcome: event.type === 'login.second_factor.succeeded' ? 'success' : 'failure' },
-      }];
+      };
+      // A challenge that ran out is seen when the waiting page goes on without an answer; one
+      // the employee walked away from is not counted.
+      return event.details?.reason === 'expired' ? [verification, { counter: 'challenges', labels: { outcome: 'expired' } }] : [verification];
+    }
     case 'challenge.sent':
       return [{ counter: 'challenges', labels: { outcome: 'sent' } }];
     case 'challenge.approved':
