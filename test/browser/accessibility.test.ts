@@ -113,7 +113,7 @@ describe('accessibility of every page, in Chromium', function () {
     await page.getByRole('button', { name: 'Fortsæt' }).click();
     await expectAccessible(page, 'add-authenticator-qr');
     await page.goto(`${running.url}/selfservice/device/phone`);
-    await page.getByRole('button', { name: 'Vis parringskode' }).click();
+    await page.getByRole('button', { name: 'Aktiver enhed' }).click();
     await expectAccessible(page, 'add-phone-code');
 
     await page.goto(`${running.url}/selfservice`);

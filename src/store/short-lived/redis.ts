@@ -17,7 +17,15 @@ export function createRedisStore(options: {
   // A command fails after one reconnect attempt or two seconds rather than queueing for ever: a
   // login during a Redis outage gets a clear error instead of hanging.
   const connect = () => {
-    const client = new Redis(options.url, { keyPrefix, maxRetriesPerRequest: 1, commandTimeout: 2000, connectTimeout: 2000 });
+    const client = new Redis(options.url, {
+      keyPrefix,
+      // Commands issued in one tick of the event loop (many requests' at once, under load) go
+      // out in one write: each write to Redis's socket cost as much as a request (issue 10).
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 1,
+      commandTimeout: 2000,
+      connectTimeout: 2000,
+    });
     client.on('error', onError);
     return client;
   };
