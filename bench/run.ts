@@ -25,7 +25,7 @@ import { startBare, type BareProvider } from './bare.ts';
 import { BENCH_CLIENT_ID } from './client.ts';
 import { bareLogin, passwordLogin, runConcurrently, type BoundViewer, type Credentials } from './flows.ts';
 import { createBacking, startNode, type Backing } from './ours.ts';
-import { summarizeProfileDir, type ProfileSummary } from './profile.ts';
+import { monotonicMicros, summarizeProfileDir, type ProfileSummary, type Window } from './profile.ts';
 import { describeMachine, loadAverage } from './proc.ts';
 import {
   alternate, clientCredentialsContender, codeLogins, deviceApprovals, hashCpuMs, passwordLogins, percentile, refreshContender, serverCpuPerLogin, sessionMemory,
@@ -73,25 +73,32 @@ const nodeA = await startNode(backing, { logLevel, ...(profileDir ? { cpuProfile
 const pidA = nodeA.child.pid as number;
 const bare = await startBare();
 const rows: Row[] = [];
+/** When each row ran: the profile counts only these stretches. */
+const windows: Window[] = [];
 let profile: ProfileSummary | undefined;
+const timed = async (row: () => Promise<Row>) => {
+  const start = monotonicMicros();
+  rows.push(await row());
+  windows.push({ start, end: monotonicMicros() });
+};
 try {
   await registerClient(backing, BENCH_CLIENT_ID);
   const ours = await discover(nodeA.url, BENCH_CLIENT_ID);
   const bareConfig = await discover(bare.url, BENCH_CLIENT_ID);
   const users = await addUsers(backing, 'ansat', LOGIN_CONCURRENCY * 2);
 
-  if (only.has('login')) rows.push(await passwordLoginRow(pidA, ours, users));
-  if (only.has('client_credentials')) rows.push(await clientCredentialsRow(nodeA, bare));
-  if (only.has('refresh')) rows.push(await refreshRow(nodeA, ours, bare, bareConfig, users));
-  if (only.has('code')) rows.push(await codeLoginRow(pidA, ours, backing));
-  if (only.has('device')) rows.push(await deviceRow(backing, nodeA, ours));
-  if (only.has('memory')) rows.push(await memoryRow(backing, users, Number(args.sessions)));
+  if (only.has('login')) await timed(() => passwordLoginRow(pidA, ours, users));
+  if (only.has('client_credentials')) await timed(() => clientCredentialsRow(nodeA, bare));
+  if (only.has('refresh')) await timed(() => refreshRow(nodeA, ours, bare, bareConfig, users));
+  if (only.has('code')) await timed(() => codeLoginRow(pidA, ours, backing));
+  if (only.has('device')) await timed(() => deviceRow(backing, nodeA, ours));
+  if (only.has('memory')) await timed(() => memoryRow(backing, users, Number(args.sessions)));
 } finally {
   await nodeA.stop();
   await bare.stop();
   await backing.drop();
 }
-if (profileDir) profile = summarizeProfileDir(profileDir);
+if (profileDir) profile = summarizeProfileDir(profileDir, windows);
 machine.loadAtEnd = loadAverage();
 
 printTable(rows);
@@ -251,7 +258,7 @@ function printTable(list: Row[]) {
 }
 
 function printProfile(summary: ProfileSummary) {
-  console.log(`\nour node's CPU profile, ${summary.totalMs} ms sampled; self time by module:`);
+  console.log(`\nour node's CPU profile: ${summary.totalMs} ms sampled, ${summary.idleMs} ms of it idle; self time of the busy rest by module:`);
   for (const frame of summary.byModule) console.log(`  ${String(frame.percent).padStart(5)} %  ${frame.name}`);
   console.log('by function:');
   for (const frame of summary.byFunction) console.log(`  ${String(frame.percent).padStart(5)} %  ${frame.name}`);
