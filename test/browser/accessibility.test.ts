@@ -122,6 +122,30 @@ describe('accessibility of every page, in Chromium', function () {
     expect(problems).to.deep.equal([]);
   });
 
+  it('the portal\'s device actions: renaming (and its error), deleting a code viewer with its reasons (and its error)', async () => {
+    const { viewers: [bound] } = await employee('svend', ['Kodeviser på kontoret']);
+    const viewer = bound as NonNullable<typeof bound>;
+    const { page, problems } = await newPage(browser);
+    await page.goto(`${running.url}/selfservice`);
+    await typePassword(page, 'svend');
+    await page.getByLabel('Kode', { exact: true }).fill(codeAt(viewer, clock.step()));
+    await page.getByRole('button', { name: 'Bekræft' }).click();
+    await page.getByRole('link', { name: 'Omdøb' }).click();
+    await expectAccessible(page, 'rename');
+    await page.getByLabel('Navn på klient').fill('   ');
+    await page.getByRole('button', { name: 'Gem navn' }).click();
+    await expectAccessible(page, 'rename-error');
+
+    await page.goto(`${running.url}/selfservice/factors/${viewer.id}/delete`);
+    await expectAccessible(page, 'remove-code-viewer');
+    await page.getByRole('button', { name: 'Ja, slet' }).click();
+    await expectAccessible(page, 'remove-code-viewer-error');
+    await page.getByLabel('Givet videre til en kollega').check();
+    await page.getByRole('button', { name: 'Ja, slet' }).click();
+    expect(await page.getByRole('status').textContent()).to.equal('Enheden er slettet.');
+    expect(problems).to.deep.equal([]);
+  });
+
   it('the access pass page, for an employee with no device', async () => {
     await employee('william', []);
     const { page } = await newPage(browser);
