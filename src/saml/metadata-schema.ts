@@ -17,7 +17,11 @@ interface Xmllint {
 
 const require = createRequire(import.meta.url);
 const bundled = createRequire(require.resolve('@authenio/samlify-node-xmllint'));
-const xmllint = bundled('node-xmllint') as Xmllint;
+/**
+ * The engine, loaded at the first validation: its memory (some 40 MB of RSS) is needed only when
+ * metadata is checked (`stepup sp add`), never by a server at rest (issue 10's memory goal).
+ */
+let xmllint: Xmllint | undefined;
 const bundledSchema = (name: string) => (bundled(`./schemas/${name}.js`) as { default: string }).default;
 
 /**
@@ -47,6 +51,8 @@ let schemas: string[] | undefined;
 export function validateMetadataSchema(xml: string): string[] {
   schemas ??= schemaFiles();
   const files = schemas;
+  xmllint ??= bundled('node-xmllint') as Xmllint;
+  const engine = xmllint;
   // The engine is an Emscripten program run to its exit on every call, which in Node (1) prints
   // " " to stdout (`stepup --json` output must stay JSON), (2) adds a listener that calls
   // process.exit when stdout next drains, and (3) adds an uncaughtException listener. The call
@@ -58,7 +64,7 @@ export function validateMetadataSchema(xml: string): string[] {
   process.stdout.write = () => true;
   let errors: string[] | null;
   try {
-    ({ errors } = xmllint.validateXML({ xml, schema: files }));
+    ({ errors } = engine.validateXML({ xml, schema: files }));
   } catch (error) {
     return [`the schema validator failed: ${error instanceof Error ? error.message : String(error)}`];
   } finally {
