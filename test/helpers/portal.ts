@@ -2,9 +2,11 @@
  * Self-service in the fetch-based test browser: an employee with a code viewer, and the portal
  * login (password, then the code) as the employee walks it.
  */
+import { createAccessPasses, type AccessPasses } from '../../src/auth/access-passes.ts';
+import { deriveKey } from '../../src/crypto/derived-keys.ts';
 import type { User } from '../../src/store/users.ts';
 import { readForm, type Browser } from './browser.ts';
-import { addUser, type RunningIdp } from './idp.ts';
+import { addUser, TEST_SECRET_KEY, type RunningIdp } from './idp.ts';
 import { codeAt, factorsOn, makeCodeViewer, type TestClock } from './totp.ts';
 
 /** The password every portal employee of the tests has. */
@@ -36,6 +38,11 @@ export async function logInToPortal(running: RunningIdp, clock: TestClock, brows
   const codeStep = await browser.submit(login.action, { ...login.fields, username, password: PORTAL_PASSWORD });
   const form = readForm(await codeStep.response.text(), codeStep.url);
   await browser.submit(form.action, { ...form.fields, code: codeAt(viewer, clock.step()) });
+}
+
+/** IT's temporary access passes on `running`, as `stepup user access-pass` issues them. */
+export function accessPassesOf(running: RunningIdp, now: () => number): AccessPasses {
+  return createAccessPasses({ passes: running.idp.storage.accessPasses, audit: running.idp.storage.audit, key: deriveKey(TEST_SECRET_KEY, 'access-pass'), maxFailures: 5, now });
 }
 
 /** The portal page's CSRF token, for hand-made posts. */

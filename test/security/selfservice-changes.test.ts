@@ -1,11 +1,10 @@
 import { expect } from 'chai';
 
-import { createAccessPasses } from '../../src/auth/access-passes.ts';
 import { ACR_VALUES } from '../../src/auth/levels.ts';
-import { deriveKey } from '../../src/crypto/derived-keys.ts';
 import type { Idp } from '../../src/app.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
-import { addUser, createBacking, startIdp, TEST_SECRET_KEY, type Backing, type RunningIdp } from '../helpers/idp.ts';
+import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
+import { accessPassesOf } from '../helpers/portal.ts';
 import { TestClock, codeAt, factorsOn, makeCodeViewer, secretFromBase32 } from '../helpers/totp.ts';
 
 const PASSWORD = 'Efteraar-i-Odense-2026';
@@ -192,13 +191,7 @@ describe('security: the first factor needs an access pass from IT', function () 
     await backing?.cleanup();
   });
 
-  const passes = () => createAccessPasses({
-    passes: running.idp.storage.accessPasses,
-    audit: running.idp.storage.audit,
-    key: deriveKey(TEST_SECRET_KEY, 'access-pass'),
-    maxFailures: 5,
-    now: clock.now,
-  });
+  const passes = () => accessPassesOf(running, clock.now);
 
   async function logIn(browser: Browser, username: string) {
     const page = await browser.follow(`${running.url}/selfservice`);
