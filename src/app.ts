@@ -52,7 +52,7 @@ import { endProviderSession, endSsoSessionOnLogout } from './provider/logout.ts'
 import { stepUpPolicy } from './provider/step-up-check.ts';
 import { createRefreshTokenRestatement } from './provider/token-assurance.ts';
 import { identityRedirectUri } from './selfservice/identity-verification.ts';
-import { createSelfServiceRouter, selfServiceClient } from './selfservice/router.ts';
+import { createDanishPortalAddress, createSelfServiceRouter, selfServiceClient } from './selfservice/router.ts';
 import { SSO_SESSION_LIMITS } from './sessions/sso-session.ts';
 import { createSsoSessions } from './sessions/sso-sessions.ts';
 import { createPortalSessions, SELFSERVICE_SESSION_LIMITS } from './selfservice/sessions.ts';
@@ -378,6 +378,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     issuerName: new URL(config.issuer).host,
     now,
   }).routes());
+  app.use(createDanishPortalAddress(basePath).routes());
   const sso = createSsoEndpoint({
     serviceProviders: storage.serviceProviders,
     store: storage.shortLived,

@@ -360,3 +360,18 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
   router.post('/factors/:id/rename', forms, loadSession, checkForm, mayChangeFactors, rename.saveName);
   return router;
 }
+
+/**
+ * `/selvbetjening`, the portal's Danish address (the municipal guide's word): every GET under
+ * it is a permanent redirect to the same place under `/selfservice`, query included, so the
+ * portal's cookies, redirect URI and CSRF stay on one path.
+ */
+export function createDanishPortalAddress(basePath: string): Router {
+  const router = new Router({ prefix: '/selvbetjening' });
+  router.get(['/', '/*rest'], (ctx) => {
+    const rest = typeof ctx.params.rest === 'string' ? `/${ctx.params.rest}` : '';
+    ctx.status = 301;
+    ctx.redirect(`${basePath}/selfservice${rest}${ctx.search}`);
+  });
+  return router;
+}

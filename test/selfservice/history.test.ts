@@ -56,6 +56,14 @@ describe('self-service: your history', function () {
     expect([...html.matchAll(/class="history-event"/g)]).to.have.length(HISTORY_LIMIT);
   });
 
+  it('answers at the Danish address too: /selvbetjening redirects to the same page under /selfservice', async () => {
+    for (const [from, to] of [['/selvbetjening', '/selfservice'], ['/selvbetjening/', '/selfservice'], ['/selvbetjening/history?lang=en', '/selfservice/history?lang=en']]) {
+      const response = await new Browser().fetch(`${running.url}${from}`);
+      expect(response.status, from).to.equal(301);
+      expect(response.headers.get('location'), from).to.equal(to);
+    }
+  });
+
   it('is not shown without a portal session', async () => {
     const { response, url } = await new Browser().follow(`${running.url}/selfservice/history`);
     const html = await response.text();
