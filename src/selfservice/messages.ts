@@ -1,8 +1,9 @@
 /**
- * What self-service tells an employee when a code viewer is not bound, an app not confirmed or
- * an identity not verified: the one map from each refusal to its words, so the router only
+ * What self-service tells an employee when a device's name breaks the rule, a code viewer is not
+ * bound, an app not confirmed or an identity not verified: the one map from each refusal to its words, so the router only
  * passes the result on.
  */
+import { FACTOR_NAME_MAX_LENGTH, type FactorNameFailure } from '../factors/factor-name.ts';
 import type { BindResult, ConfirmResult } from '../factors/totp-factors.ts';
 import { clockTime, translate, type Language, type MessageKey } from '../http/i18n.ts';
 import type { VerificationFailure } from '../identity/verification.ts';
@@ -12,6 +13,18 @@ const CODE_MESSAGES = {
   invalid: 'code.invalid',
   replayed: 'code.replayed',
 } as const satisfies Record<string, MessageKey>;
+
+/** Why the name typed for a device (added or renamed) was refused, in `language`. */
+export function nameRefusal(language: Language, reason: FactorNameFailure): string {
+  switch (reason) {
+    case 'empty':
+      return translate(language, 'ss.nameMissing');
+    case 'too_long':
+      return translate(language, 'ss.name.tooLong', { max: String(FACTOR_NAME_MAX_LENGTH) });
+    case 'control':
+      return translate(language, 'ss.name.control');
+  }
+}
 
 /** Why a code viewer was not bound, in `language`. */
 export function bindRefusal(language: Language, refusal: Extract<BindResult, { ok: false }>): string {

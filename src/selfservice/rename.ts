@@ -1,14 +1,14 @@
 import type { Context } from 'koa';
 
-import { checkFactorName, FACTOR_NAME_MAX_LENGTH, type FactorNameFailure } from '../factors/factor-name.ts';
+import { checkFactorName } from '../factors/factor-name.ts';
 import type { ActContext, FactorRegistry, ListedFactor } from '../factors/factor.ts';
 import { requestState } from '../http/context.ts';
 import { IdpError } from '../http/errors.ts';
 import { formField } from '../http/form.ts';
-import { translate, type Language } from '../http/i18n.ts';
 import type { Renderer } from '../http/render.ts';
 import type { User } from '../store/users.ts';
 import { deviceKindWords } from './device-list.ts';
+import { nameRefusal } from './messages.ts';
 import { ownFactor } from './own-factor.ts';
 import type { PortalSession } from './sessions.ts';
 
@@ -23,24 +23,12 @@ export interface RenamePagesDeps {
   home: string;
 }
 
-/** Why a typed name was refused, in `language`. */
-export function nameRefusal(language: Language, reason: FactorNameFailure): string {
-  switch (reason) {
-    case 'empty':
-      return translate(language, 'ss.nameMissing');
-    case 'too_long':
-      return translate(language, 'ss.name.tooLong', { max: String(FACTOR_NAME_MAX_LENGTH) });
-    case 'control':
-      return translate(language, 'ss.name.control');
-  }
-}
-
 /**
  * Renaming one of the employee's own devices ("Gem navn"), for every kind that implements
  * `FactorKind.rename`: a page with the name, then the post. The routes run behind the portal's
  * `loadSession`, `checkForm` and `mayChangeFactors`, so a new name needs a fresh second factor
  * as every change does. Another's id is 404 and changes nothing; a name that breaks the rule
- * (`factors/factor-name.ts`) is shown again with why, and changes nothing.
+ * (`factors/factor-name.ts`, as when a device is added) is shown again with why, and changes nothing.
  */
 export function renamePages(deps: RenamePagesDeps) {
   const language = (ctx: Context) => requestState(ctx).language;

@@ -7,6 +7,7 @@ import type { AccessPasses } from '../auth/access-passes.ts';
 import { decideFactorChange, type FactorChangeAuthority } from '../auth/factor-change.ts';
 import { ACR_VALUES, levelOfAcr } from '../auth/levels.ts';
 import type { FirstFactorEnrolment } from '../config/index.ts';
+import { checkFactorName } from '../factors/factor-name.ts';
 import type { ActContext, FactorRegistry } from '../factors/factor.ts';
 import type { DeviceService } from '../devices/service.ts';
 import type { AuthenticatorEnrolment, TotpFactors } from '../factors/totp-factors.ts';
@@ -25,7 +26,7 @@ import { deviceRows } from './device-list.ts';
 import { historyPage } from './history.ts';
 import { identityVerificationPages } from './identity-verification.ts';
 import { pairingPages } from './pairing.ts';
-import { bindRefusal, confirmRefusal } from './messages.ts';
+import { bindRefusal, confirmRefusal, nameRefusal } from './messages.ts';
 import { removalPages } from './removal.ts';
 import { renamePages } from './rename.ts';
 import { securityKeyPages } from './security-keys.ts';
@@ -272,7 +273,8 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
     const name = formField(ctx, 'name').trim();
     const serial = formField(ctx, 'serial');
     const again = (error: string) => deps.render(ctx, 'selfservice-code-viewer', { csrf: csrfToken(session), name, serial, error });
-    if (!name) return again(text(ctx, 'ss.nameMissing'));
+    const checked = checkFactorName({ name });
+    if (!checked.ok) return again(nameRefusal(requestState(ctx).language, checked.reason));
     const result = await deps.totp.bindCodeViewer({ userId: user.id, serial, name, code: formField(ctx, 'code'), context: acting(ctx) });
     if (result.ok) return added(ctx, result.token.id);
     return again(bindRefusal(requestState(ctx).language, result));
@@ -297,7 +299,8 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
   async function startAuthenticator(ctx: Context) {
     const { user } = portal(ctx);
     const name = formField(ctx, 'name').trim();
-    if (!name) return showAuthenticator(ctx, undefined, text(ctx, 'ss.nameMissing'));
+    const checked = checkFactorName({ name });
+    if (!checked.ok) return showAuthenticator(ctx, undefined, nameRefusal(requestState(ctx).language, checked.reason));
     await showAuthenticator(ctx, await deps.totp.startAuthenticator({ userId: user.id, username: user.username, name, issuerName: deps.issuerName }));
   }
 

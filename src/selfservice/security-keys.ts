@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 
+import { checkFactorName } from '../factors/factor-name.ts';
 import type { ActContext } from '../factors/factor.ts';
 import type { CeremonyFailure, SecurityKeys } from '../factors/webauthn/security-keys.ts';
 import { requestState } from '../http/context.ts';
@@ -7,6 +8,7 @@ import { formField } from '../http/form.ts';
 import { translate, type MessageKey } from '../http/i18n.ts';
 import type { Renderer } from '../http/render.ts';
 import type { User } from '../store/users.ts';
+import { nameRefusal } from './messages.ts';
 import type { PortalSession } from './sessions.ts';
 
 /** What the security key pages take from the portal: its session, and its steps shared by every kind. */
@@ -51,14 +53,16 @@ export function securityKeyPages(deps: SecurityKeyPagesDeps) {
 
   async function beginSecurityKey(ctx: Context) {
     const name = formField(ctx, 'name').trim();
-    if (!name) return showPage(ctx, undefined, translate(language(ctx), 'ss.nameMissing'));
+    const checked = checkFactorName({ name });
+    if (!checked.ok) return showPage(ctx, undefined, nameRefusal(language(ctx), checked.reason));
     await showPage(ctx, name);
   }
 
   async function finishSecurityKey(ctx: Context) {
     const { session, user } = deps.who(ctx);
     const name = formField(ctx, 'name').trim();
-    if (!name) return showPage(ctx, undefined, translate(language(ctx), 'ss.nameMissing'));
+    const checked = checkFactorName({ name });
+    if (!checked.ok) return showPage(ctx, undefined, nameRefusal(language(ctx), checked.reason));
     const result = await deps.keys.register({ userId: user.id, boundTo: session.id, name, response: formField(ctx, 'response'), context: deps.acting(ctx) });
     if (result.ok) return deps.added(ctx, result.credential.id);
     await showPage(ctx, name, translate(language(ctx), REFUSALS[result.reason] ?? 'ss.securityKey.notVerified'));

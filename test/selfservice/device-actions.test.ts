@@ -192,6 +192,18 @@ describe('self-service: the device list and its actions', function () {
       expect(await running.idp.storage.audit.list({ userId: user.id, type: 'factor.renamed' })).to.deep.equal([]);
     });
 
+    it('holds the same rule when a device is added', async () => {
+      const { user, browser } = await loggedIn('cecilie');
+      const csrf = await portalCsrf(running, browser);
+      const viewer = await post(running, browser, '/code-viewer', { _csrf: csrf, name: 'x'.repeat(61), serial: '5000000000011', code: '123456' });
+      expect(await viewer.text()).to.include('Navnet må højst være 60 tegn.');
+      const app = await post(running, browser, '/authenticator', { _csrf: csrf, name: 'Min\ttelefon' });
+      expect(await app.text()).to.include('Navnet må ikke indeholde linjeskift eller andre kontroltegn.');
+      const key = await post(running, browser, '/security-key', { _csrf: csrf, name: ' ' });
+      expect(await key.text()).to.include('Giv enheden et navn.');
+      expect(await running.idp.storage.totpTokens.listForUser(user.id)).to.have.length(1);
+    });
+
     it('refuses another employee\'s device (404), a post without the CSRF token, and changes nothing', async () => {
       const { browser } = await loggedIn('dagmar');
       const other = await loggedIn('egon', 'Egons kodeviser');
