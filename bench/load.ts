@@ -10,6 +10,8 @@ export interface Throughput {
   perSecond: number;
   /** Responses that were not 2xx, and requests that failed outright. */
   failures: number;
+  /** The server process's CPU per successful response, ms (steadier than the rate on a busy machine). */
+  cpuMsPerGrant?: number;
 }
 
 /**

@@ -68,14 +68,21 @@ export async function alternate(ours: Contender, bare: Contender, rounds: number
   return runs;
 }
 
-/** client_credentials at one server, for {@link alternate}. */
-export function clientCredentialsContender(name: string, url: string, options: { seconds: number; connections: number }): Contender {
-  return { name, run: () => clientCredentialsLoad(url, options) };
+/** client_credentials at one server (process `pid`), for {@link alternate}. */
+export function clientCredentialsContender(name: string, server: { url: string; pid: number }, options: { seconds: number; connections: number }): Contender {
+  return { name, run: () => withServerCpu(server.pid, options.seconds, () => clientCredentialsLoad(server.url, options)) };
 }
 
-/** Rotating refresh chains at one server, for {@link alternate}; `chains` holds each chain's latest token. */
-export function refreshContender(name: string, url: string, chains: string[], options: { seconds: number }): Contender {
-  return { name, run: () => refreshLoad(url, chains, options) };
+/** Rotating refresh chains at one server (process `pid`), for {@link alternate}; `chains` holds each chain's latest token. */
+export function refreshContender(name: string, server: { url: string; pid: number }, chains: string[], options: { seconds: number }): Contender {
+  return { name, run: () => withServerCpu(server.pid, options.seconds, () => refreshLoad(server.url, chains, options)) };
+}
+
+/** A load run with the server's CPU per successful grant beside its rate. */
+async function withServerCpu(pid: number, seconds: number, run: () => Promise<Throughput>): Promise<Throughput> {
+  const before = cpuMs(pid);
+  const result = await run();
+  return { ...result, cpuMsPerGrant: (cpuMs(pid) - before) / (result.perSecond * seconds) };
 }
 
 /** Percentiles of a sample, by nearest rank. */

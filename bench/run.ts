@@ -23,6 +23,7 @@ import { discover, registerClient } from '../test/oidc/login-flow.ts';
 import type { ServerProcess } from '../test/server/spawn.ts';
 import { startBare, type BareProvider } from './bare.ts';
 import { BENCH_CLIENT_ID } from './client.ts';
+import type { Throughput } from './load.ts';
 import { bareLogin, passwordLogin, runConcurrently, type BoundViewer, type Credentials } from './flows.ts';
 import { createBacking, startNode, type Backing } from './ours.ts';
 import { monotonicMicros, summarizeProfileDir, type ProfileSummary, type Window } from './profile.ts';
@@ -133,7 +134,7 @@ async function passwordLoginRow(pid: number, config: client.Configuration, users
 
 async function clientCredentialsRow(node: ServerProcess, bare: BareProvider): Promise<Row> {
   const load = { seconds, connections: 16 };
-  const runs = await alternate(clientCredentialsContender('ours', node.url, load), clientCredentialsContender('bare', bare.url, load), rounds);
+  const runs = await alternate(clientCredentialsContender('ours', serverOf(node), load), clientCredentialsContender('bare', bare, load), rounds);
   return grantRow('client_credentials', 'client_credentials grants/s (autocannon, 16 connections, A B A B)', runs);
 }
 
@@ -141,8 +142,12 @@ async function refreshRow(node: ServerProcess, ours: client.Configuration, bare:
   const chainCount = 16;
   const oursChains = await tokensOf(chainCount, (i) => passwordLogin(ours, users[i % users.length] as Credentials));
   const bareChains = await tokensOf(chainCount, () => bareLogin(bareConfig));
-  const runs = await alternate(refreshContender('ours', node.url, oursChains, { seconds }), refreshContender('bare', bare.url, bareChains, { seconds }), rounds);
+  const runs = await alternate(refreshContender('ours', serverOf(node), oursChains, { seconds }), refreshContender('bare', bare, bareChains, { seconds }), rounds);
   return grantRow('refresh', `refresh grants/s (rotating; ${chainCount} chains, A B A B)`, runs);
+}
+
+function serverOf(node: ServerProcess) {
+  return { url: node.url, pid: node.child.pid as number };
 }
 
 async function tokensOf(count: number, login: (index: number) => Promise<client.TokenEndpointResponse>): Promise<string[]> {
@@ -156,18 +161,19 @@ async function tokensOf(count: number, login: (index: number) => Promise<client.
 }
 
 function grantRow(id: RowId, what: string, runs: Awaited<ReturnType<typeof alternate>>): Row {
-  const mean = (list: Array<{ perSecond: number }>) => list.reduce((sum, run) => sum + run.perSecond, 0) / list.length;
+  const mean = (list: Throughput[], of: (run: Throughput) => number = (run) => run.perSecond) => list.reduce((sum, run) => sum + of(run), 0) / list.length;
+  const cpu = (list: Throughput[]) => mean(list, (run) => run.cpuMsPerGrant ?? NaN);
   const ratio = mean(runs.ours) / mean(runs.bare);
   const failures = [...runs.ours, ...runs.bare].reduce((sum, run) => sum + run.failures, 0);
   return {
     id,
     what,
-    ours: `${Math.round(mean(runs.ours))}/s`,
-    against: `${Math.round(mean(runs.bare))}/s bare`,
+    ours: `${Math.round(mean(runs.ours))}/s (${cpu(runs.ours).toFixed(2)} ms CPU each)`,
+    against: `${Math.round(mean(runs.bare))}/s bare (${cpu(runs.bare).toFixed(2)} ms)`,
     ratio: ratio.toFixed(2),
     goal: '≥ 0.8× bare',
     pass: ratio >= 0.8 && failures === 0,
-    raw: { ours: runs.ours, bare: runs.bare, failures },
+    raw: { ours: runs.ours, bare: runs.bare, failures, cpuRatio: cpu(runs.bare) / cpu(runs.ours) },
   };
 }
 
