@@ -67,8 +67,10 @@ describe('accessibility of every page, in Chromium', function () {
 
     await startSubstantialLogin(page);
     await expectAccessible(page, 'login');
+    expect(await page.title()).to.equal('Log ind · 2-faktor login');
     await typePassword(page, 'tove', 'forkert-kodeord');
     await expectAccessible(page, 'login-error');
+    expect(await page.title()).to.equal('Fejl: Log ind · 2-faktor login');
     await typePassword(page, 'tove');
     await expectAccessible(page, 'chooser');
     await page.getByRole('link', { name: /Kodeviser på kontoret/ }).click();
@@ -85,6 +87,10 @@ describe('accessibility of every page, in Chromium', function () {
 
     await other.page.goto(`${running.url}/interaction/no-such-login`);
     await expectAccessible(other.page, 'error');
+    expect(await other.page.title()).to.equal('Der opstod en fejl · 2-faktor login');
+    await other.page.goto(`${running.url}/no-such-page`);
+    await expectAccessible(other.page, 'not-found');
+    expect(await other.page.title()).to.equal('Siden findes ikke · 2-faktor login');
     expect([...problems, ...other.problems].filter((problem) => !problem.includes('status of 4'))).to.deep.equal([]);
   });
 
@@ -103,6 +109,7 @@ describe('accessibility of every page, in Chromium', function () {
     await page.getByLabel('Kode', { exact: true }).fill(codeAt(viewer as NonNullable<typeof viewer>, clock.step()));
     await page.getByRole('button', { name: 'Bekræft' }).click();
     await expectAccessible(page, 'portal');
+    expect(await page.title()).to.equal('Dine 2-faktor enheder · Selvbetjening');
 
     for (const [path, name] of [['code-viewer', 'add-code-viewer'], ['authenticator', 'add-authenticator'], ['device/computer', 'add-computer'], ['device/phone', 'add-phone'], ['history', 'history']]) {
       await page.goto(`${running.url}/selfservice/${path}`);
@@ -119,6 +126,7 @@ describe('accessibility of every page, in Chromium', function () {
     await page.goto(`${running.url}/selfservice`);
     await page.getByRole('button', { name: 'Log ud' }).click();
     await expectAccessible(page, 'portal-logged-out');
+    expect(await page.title()).to.equal('Logget ud · Selvbetjening');
     expect(problems).to.deep.equal([]);
   });
 
