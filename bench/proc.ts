@@ -26,6 +26,17 @@ export function rssBytes(pid: number): number {
   return Number(kib) * 1024;
 }
 
+/**
+ * The part of the RSS that is the process's own (RssAnon: heap, stacks, anonymous maps), less
+ * the pages of files it maps (the node binary's code, shared by every node process on a host).
+ */
+export function privateRssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = /^RssAnon:\s+(\d+) kB/m.exec(status)?.[1];
+  if (!kib) throw new Error(`no RssAnon for process ${pid}`);
+  return Number(kib) * 1024;
+}
+
 /** The 1-minute load average (/proc/loadavg). */
 export function loadAverage(): number {
   return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);

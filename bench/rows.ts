@@ -13,7 +13,7 @@ import { eventsUrl, toWaitingPage } from '../test/devices/waiting-page.ts';
 import type { Backing } from './ours.ts';
 import { codeLogin, passwordLogin, passwordLoginToCallback, runConcurrently, type BoundViewer, type Credentials } from './flows.ts';
 import { clientCredentialsLoad, refreshLoad, type Throughput } from './load.ts';
-import { cpuMs, rssBytes } from './proc.ts';
+import { cpuMs, privateRssBytes, rssBytes } from './proc.ts';
 
 /** CPU of one argon2id verification at `params`, in this process (idle otherwise): the yardstick of a login's CPU. */
 export async function hashCpuMs(params: Argon2Params, count = 30): Promise<number> {
@@ -120,15 +120,17 @@ export async function deviceApprovals(config: client.Configuration, device: Test
 }
 
 /** A node's memory: at rest, after `sessions` SSO sessions (password logins in new browsers), and Redis bytes per SSO session. */
-export async function sessionMemory(pid: number, backing: Backing, config: client.Configuration, users: Credentials[], sessions: number): Promise<{ restRssBytes: number; loadedRssBytes: number; sessions: number; redisBytesPerSession: number; redisBytesPerLogin: number; sampled: number }> {
+export async function sessionMemory(pid: number, backing: Backing, config: client.Configuration, users: Credentials[], sessions: number) {
   const restRssBytes = rssBytes(pid);
+  const restPrivateBytes = privateRssBytes(pid);
   const redisBefore = await usedMemory(backing);
   await runConcurrently(sessions, 16, (index) => passwordLoginToCallback(config, users[index % users.length] as Credentials));
   const loadedRssBytes = rssBytes(pid);
+  const loadedPrivateBytes = privateRssBytes(pid);
   const redisBytesPerLogin = ((await usedMemory(backing)) - redisBefore) / sessions;
   const sample = await sampleKeys(backing, 'stepup:sso:session:*', 200);
   const sizes = await Promise.all(sample.map(async (key) => Number(await backing.redis.memory('USAGE', key))));
-  return { restRssBytes, loadedRssBytes, sessions, redisBytesPerSession: sizes.reduce((a, b) => a + b, 0) / sizes.length, redisBytesPerLogin, sampled: sizes.length };
+  return { restRssBytes, restPrivateBytes, loadedRssBytes, loadedPrivateBytes, sessions, redisBytesPerSession: sizes.reduce((a, b) => a + b, 0) / sizes.length, redisBytesPerLogin, sampled: sizes.length };
 }
 
 async function usedMemory(backing: Backing): Promise<number> {

@@ -216,15 +216,18 @@ async function deviceRow(backing: Backing, nodeA: ServerProcess, ours: client.Co
     const { settledMs, approveResponseMs } = await deviceApprovals(ours, device, user.username, 200);
     const p50 = percentile(settledMs, 50);
     const p99 = percentile(settledMs, 99);
+    // What the node-to-node path adds after the approving node has answered (negative: the
+    // browser heard first).
+    const deliveryMs = settledMs.map((ms, i) => ms - (approveResponseMs[i] as number));
     return {
       id: 'device',
       what: 'device approval: approve on node B → settled on node A',
       ours: `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`,
-      against: `approve response p50 ${percentile(approveResponseMs, 50).toFixed(1)} ms`,
+      against: `approve answered p50 ${percentile(approveResponseMs, 50).toFixed(1)} ms (argon2id PIN check in it); settled − answered p99 ${percentile(deliveryMs, 99).toFixed(1)} ms`,
       ratio: '-',
       goal: 'p99 ≤ 20 ms',
       pass: p99 <= 20,
-      raw: { p50, p99, settledMs, approveResponseMs },
+      raw: { p50, p99, settledMs, approveResponseMs, deliveryMs },
     };
   } finally {
     await nodeB.stop();
@@ -242,8 +245,8 @@ async function memoryRow(backing: Backing, users: Credentials[], sessions: numbe
     return {
       id: 'memory',
       what: `memory: one node at rest, after ${sessions} SSO sessions; Redis per SSO session`,
-      ours: `${mb(memory.restRssBytes).toFixed(0)} MB → ${mb(memory.loadedRssBytes).toFixed(0)} MB; ${Math.round(memory.redisBytesPerSession)} B/session`,
-      against: `${Math.round(memory.redisBytesPerLogin)} B of Redis per login in all`,
+      ours: `RSS ${mb(memory.restRssBytes).toFixed(0)} MB → ${mb(memory.loadedRssBytes).toFixed(0)} MB; ${Math.round(memory.redisBytesPerSession)} B/session`,
+      against: `own (RssAnon) ${mb(memory.restPrivateBytes).toFixed(0)} → ${mb(memory.loadedPrivateBytes).toFixed(0)} MB; Redis ${Math.round(memory.redisBytesPerLogin)} B/login in all`,
       ratio: '-',
       goal: '≤ 150 MB at rest; ≤ 1 KB/session',
       pass: mb(memory.restRssBytes) <= 150 && memory.redisBytesPerSession <= 1024,
