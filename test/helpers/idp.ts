@@ -121,3 +121,38 @@ export async function addUser(idp: Pick<Idp, 'storage'>, user: { username: strin
   const passwordHash = await hashPassword(user.password, { memoryCost: 19456, timeCost: 2, parallelism: 1 });
   return idp.storage.users.add({ username: user.username, displayName: user.name ?? null, email: user.email ?? null, passwordHash });
 }
+
+/** What {@link useIdp} hands a suite: its IdP and backing, there from the suite's `before` on. */
+export interface SuiteIdp {
+  readonly running: RunningIdp;
+  readonly backing: Backing;
+}
+
+/**
+ * One IdP on a backing of its own for the whole suite: started in a `before` hook, stopped and
+ * cleaned up in an `after` hook. Call it in the `describe` body; `options` is read when the
+ * suite starts (so it may name the suite's clock).
+ */
+export function useIdp(options: () => StartOptions = () => ({})): SuiteIdp {
+  let started: { running: RunningIdp; backing: Backing } | undefined;
+  const current = () => {
+    if (!started) throw new Error('useIdp: the suite has not started its IdP yet (use it inside hooks and tests)');
+    return started;
+  };
+  before(async () => {
+    const backing = await createBacking();
+    started = { backing, running: await startIdp(backing, options()) };
+  });
+  after(async () => {
+    await started?.running.stop();
+    await started?.backing.cleanup();
+  });
+  return {
+    get running() {
+      return current().running;
+    },
+    get backing() {
+      return current().backing;
+    },
+  };
+}

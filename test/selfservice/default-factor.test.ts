@@ -2,34 +2,24 @@ import { expect } from 'chai';
 
 import { ACR_VALUES } from '../../src/auth/levels.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
-import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
+import { addUser, useIdp } from '../helpers/idp.ts';
 import { TestClock, codeAt, factorsOn, makeCodeViewer } from '../helpers/totp.ts';
 
 const PASSWORD = 'Vinter-i-Viborg-2026';
 
 /** Issue "Step 4": an employee makes one of their devices the default, which the chooser offers first. */
 describe('self-service: making a device the default', function () {
-  let backing: Backing;
-  let running: RunningIdp;
   const clock = new TestClock(Date.now());
-
-  before(async () => {
-    backing = await createBacking();
-    running = await startIdp(backing, { now: clock.now });
-  });
-  after(async () => {
-    await running?.stop();
-    await backing?.cleanup();
-  });
+  const suite = useIdp(() => ({ now: clock.now }));
 
   /** An employee with a code viewer of each given name, bound in that order; returns the user and their viewers. */
   async function employeeWithViewers(username: string, names: string[]) {
-    const user = await addUser(running.idp, { username, password: PASSWORD });
+    const user = await addUser(suite.running.idp, { username, password: PASSWORD });
     const viewers = [];
     for (const name of names) {
       const viewer = makeCodeViewer();
-      await running.idp.storage.db.transaction((trx) => running.idp.storage.totpTokens.addToStock([viewer], trx));
-      const bound = await factorsOn(running.idp.storage, clock.now).bindCodeViewer({ userId: user.id, serial: viewer.serial, name, code: codeAt(viewer, clock.step()), context: { actor: 'cli' } });
+      await suite.running.idp.storage.db.transaction((trx) => suite.running.idp.storage.totpTokens.addToStock([viewer], trx));
+      const bound = await factorsOn(suite.running.idp.storage, clock.now).bindCodeViewer({ userId: user.id, serial: viewer.serial, name, code: codeAt(viewer, clock.step()), context: { actor: 'cli' } });
       if (!bound.ok) throw new Error(`binding ${name} failed: ${bound.reason}`);
       viewers.push({ ...viewer, id: bound.token.id, name });
     }
@@ -45,7 +35,7 @@ describe('self-service: making a device the default', function () {
    * factor named `use` is picked and its code typed.
    */
   async function logIn(browser: Browser, username: string, use: { id: string } & Parameters<typeof codeAt>[0]) {
-    const start = await browser.follow(`${running.url}/selfservice`);
+    const start = await browser.follow(`${suite.running.url}/selfservice`);
     const login = readForm(await start.response.text(), start.url);
     const choosing = await browser.submit(login.action, { ...login.fields, username, password: PASSWORD });
     const chooser = await choosing.response.text();
@@ -58,9 +48,9 @@ describe('self-service: making a device the default', function () {
 
   /** Posts the portal's make-default form for `factorId` (or a hand-made one with the session's token). */
   async function makeDefault(browser: Browser, factorId: string) {
-    const { response } = await browser.follow(`${running.url}/selfservice`);
+    const { response } = await browser.follow(`${suite.running.url}/selfservice`);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await response.text())?.[1] as string;
-    return browser.fetch(`${running.url}/selfservice/factors/${factorId}/default`, {
+    return browser.fetch(`${suite.running.url}/selfservice/factors/${factorId}/default`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ _csrf: csrf }),
@@ -78,14 +68,14 @@ describe('self-service: making a device the default', function () {
     const made = await makeDefault(browser, second.id);
     expect(made.status).to.equal(303);
     expect(made.headers.get('location')).to.match(/\/selfservice\?default=1$/);
-    const after = await (await browser.fetch(`${running.url}/selfservice?default=1`)).text();
+    const after = await (await browser.fetch(`${suite.running.url}/selfservice?default=1`)).text();
     expect(after).to.include('Enheden er nu din standard');
     expect(listed(after)).to.deep.equal(['Kodeviser derhjemme', 'Kodeviser på kontoret']);
     expect(after).to.include('<strong>Standard</strong>');
     expect(after).to.not.include(`action="/selfservice/factors/${second.id}/default"`);
     expect(after).to.include(`action="/selfservice/factors/${first.id}/default"`);
-    expect(await running.idp.storage.users.defaultFactorId(user.id)).to.equal(second.id);
-    const events = await running.idp.storage.audit.list({ userId: user.id, type: 'factor.default_set' });
+    expect(await suite.running.idp.storage.users.defaultFactorId(user.id)).to.equal(second.id);
+    const events = await suite.running.idp.storage.audit.list({ userId: user.id, type: 'factor.default_set' });
     expect(events.map((event) => [event.actor, event.details])).to.deep.equal([[`user:${user.id}`, { factorId: second.id, kind: 'code_viewer' }]]);
 
     // The first was used last, yet the default comes first in the chooser, marked (and in English too).
@@ -95,7 +85,7 @@ describe('self-service: making a device the default', function () {
     expect(again.chooser).to.match(/Kodeviser derhjemme<\/span>\s*<span class="factor-meta">Code viewer · <strong>Default<\/strong>/);
 
     // Cleared, the last used comes first again.
-    await running.idp.storage.users.setDefaultFactor(user.id, null);
+    await suite.running.idp.storage.users.setDefaultFactor(user.id, null);
     clock.advance(60);
     expect(listed((await logIn(new Browser(), 'ida', first)).chooser)).to.deep.equal(['Kodeviser på kontoret', 'Kodeviser derhjemme']);
   });
@@ -111,10 +101,10 @@ describe('self-service: making a device the default', function () {
       const refused = await makeDefault(browser, id);
       expect(refused.status, id).to.equal(404);
     }
-    expect(await running.idp.storage.users.defaultFactorId(user.id)).to.equal(null);
-    expect(await running.idp.storage.users.defaultFactorId(colleague.id)).to.equal(null);
-    expect(await running.idp.storage.audit.list({ type: 'factor.default_set', userId: user.id })).to.deep.equal([]);
-    expect(await running.idp.storage.audit.list({ type: 'factor.default_set', userId: colleague.id })).to.deep.equal([]);
+    expect(await suite.running.idp.storage.users.defaultFactorId(user.id)).to.equal(null);
+    expect(await suite.running.idp.storage.users.defaultFactorId(colleague.id)).to.equal(null);
+    expect(await suite.running.idp.storage.audit.list({ type: 'factor.default_set', userId: user.id })).to.deep.equal([]);
+    expect(await suite.running.idp.storage.audit.list({ type: 'factor.default_set', userId: colleague.id })).to.deep.equal([]);
   });
 
   it('steps up first when the portal session\'s second factor is older than the window, and changes nothing', async () => {
@@ -124,16 +114,16 @@ describe('self-service: making a device the default', function () {
     await logIn(browser, 'lone', first);
     // Busy in the portal (its idle timeout restarts), but the code is now 16 minutes old.
     clock.advance(14 * 60);
-    expect((await browser.fetch(`${running.url}/selfservice`)).status).to.equal(200);
+    expect((await browser.fetch(`${suite.running.url}/selfservice`)).status).to.equal(200);
     clock.advance(2 * 60);
 
     const stale = await makeDefault(browser, second.id);
     expect(stale.status).to.equal(302);
     const location = new URL(stale.headers.get('location') as string);
-    expect(location.href.startsWith(`${running.issuer}/auth`)).to.equal(true);
+    expect(location.href.startsWith(`${suite.running.issuer}/auth`)).to.equal(true);
     expect(location.searchParams.get('acr_values')).to.equal(ACR_VALUES.substantial);
     expect(location.searchParams.get('max_age')).to.equal('900');
-    expect(await running.idp.storage.users.defaultFactorId(user.id)).to.equal(null);
-    expect(await running.idp.storage.audit.list({ type: 'factor.default_set', userId: user.id })).to.deep.equal([]);
+    expect(await suite.running.idp.storage.users.defaultFactorId(user.id)).to.equal(null);
+    expect(await suite.running.idp.storage.audit.list({ type: 'factor.default_set', userId: user.id })).to.deep.equal([]);
   });
 });

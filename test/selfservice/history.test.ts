@@ -2,28 +2,18 @@ import { expect } from 'chai';
 
 import { HISTORY_LIMIT } from '../../src/selfservice/history.ts';
 import { Browser } from '../helpers/browser.ts';
-import { createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
+import { useIdp } from '../helpers/idp.ts';
 import { employeeWithViewer as employee, logInToPortal } from '../helpers/portal.ts';
 import { TestClock } from '../helpers/totp.ts';
 
 /** Issue "Step 6": the employee's own history, from the audit log, in self-service. */
 describe('self-service: your history', function () {
-  let backing: Backing;
-  let running: RunningIdp;
   const clock = new TestClock(Date.now());
+  const suite = useIdp(() => ({ now: clock.now }));
 
-  before(async () => {
-    backing = await createBacking();
-    running = await startIdp(backing, { now: clock.now });
-  });
-  after(async () => {
-    await running?.stop();
-    await backing?.cleanup();
-  });
-
-  const employeeWithViewer = (username: string, name: string) => employee(running, clock, username, name);
+  const employeeWithViewer = (username: string, name: string) => employee(suite.running, clock, username, name);
   const logIn = (browser: Browser, username: string, viewer: Parameters<typeof logInToPortal>[4], options?: { wrongFirst?: boolean }) =>
-    logInToPortal(running, clock, browser, username, viewer, options);
+    logInToPortal(suite.running, clock, browser, username, viewer, options);
 
   it('lists the wrong password, the login and the device added, with the device\'s name and where from; no one else\'s', async () => {
     const { viewer } = await employeeWithViewer('hanne', 'Kodeviser på kontoret');
@@ -32,11 +22,11 @@ describe('self-service: your history', function () {
 
     const browser = new Browser();
     await logIn(browser, 'hanne', viewer, { wrongFirst: true });
-    const { response: portalResponse } = await browser.follow(`${running.url}/selfservice`);
+    const { response: portalResponse } = await browser.follow(`${suite.running.url}/selfservice`);
     expect(await portalResponse.text()).to.include('href="/selfservice/history"');
     // A page that hands back to no one still names where its forms may go: only here.
     expect(portalResponse.headers.get('content-security-policy')).to.match(/form-action 'self'(;|$)/);
-    const { response } = await browser.follow(`${running.url}/selfservice/history`);
+    const { response } = await browser.follow(`${suite.running.url}/selfservice/history`);
     const html = await response.text();
     expect(response.status).to.equal(200);
     const whats = [...html.matchAll(/<p class="history-what"><strong>([^<]+)<\/strong>/g)].map((match) => match[1]);
@@ -48,24 +38,24 @@ describe('self-service: your history', function () {
   it('shows the last 50 only', async () => {
     const { user, viewer } = await employeeWithViewer('bente', 'Kodeviser');
     for (let i = 0; i < HISTORY_LIMIT + 5; i += 1) {
-      await running.idp.storage.audit.record({ type: 'login.password.failed', actor: 'anonymous', userId: user.id, ip: '192.0.2.7' });
+      await suite.running.idp.storage.audit.record({ type: 'login.password.failed', actor: 'anonymous', userId: user.id, ip: '192.0.2.7' });
     }
     const browser = new Browser();
     await logIn(browser, 'bente', viewer);
-    const html = await (await browser.follow(`${running.url}/selfservice/history`)).response.text();
+    const html = await (await browser.follow(`${suite.running.url}/selfservice/history`)).response.text();
     expect([...html.matchAll(/class="history-event"/g)]).to.have.length(HISTORY_LIMIT);
   });
 
   it('answers at the Danish address too: /selvbetjening redirects to the same page under /selfservice', async () => {
     for (const [from, to] of [['/selvbetjening', '/selfservice'], ['/selvbetjening/', '/selfservice'], ['/selvbetjening/history?lang=en', '/selfservice/history?lang=en']]) {
-      const response = await new Browser().fetch(`${running.url}${from}`);
+      const response = await new Browser().fetch(`${suite.running.url}${from}`);
       expect(response.status, from).to.equal(301);
       expect(response.headers.get('location'), from).to.equal(to);
     }
   });
 
   it('is not shown without a portal session', async () => {
-    const { response, url } = await new Browser().follow(`${running.url}/selfservice/history`);
+    const { response, url } = await new Browser().follow(`${suite.running.url}/selfservice/history`);
     const html = await response.text();
     expect(html).to.not.include('history-event');
     expect(html).to.match(/autocomplete="current-password"/);
