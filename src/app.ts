@@ -58,6 +58,7 @@ import { createSsoSessions } from './sessions/sso-sessions.ts';
 import { createPortalSessions, SELFSERVICE_SESSION_LIMITS } from './selfservice/sessions.ts';
 import { createAuthenticationStore } from './store/authentications.ts';
 import { createOidcFlowProtocol } from './provider/oidc-flow.ts';
+import { answerProviderOutages, noteProviderOutage } from './provider/outages.ts';
 import { createProviderPages } from './provider/pages.ts';
 import { createSamlRouter } from './saml/router.ts';
 import { createAssertionEncryption } from './saml/assertion-encryption.ts';
@@ -66,6 +67,7 @@ import { createSloEndpoint } from './saml/slo.ts';
 import { createSsoEndpoint } from './saml/sso.ts';
 import { createClientCache } from './store/client-cache.ts';
 import type { PrivateJwk } from './store/signing-keys.ts';
+import { POSTGRES_TIMEOUTS } from './store/database.ts';
 import { openStorage, type Storage, type StorageOptions } from './store/index.ts';
 
 /** Options of {@link createIdp}: the configuration plus what an embedding host may supply. */
@@ -125,7 +127,12 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     onAudit: metrics.observeAudit,
     migrate: options.migrate ?? true,
     onStoreError: (error) => logger.warn({ err: error }, 'short-lived store connection error'),
-    onDatabaseWarning: (message) => logger.warn({ detail: String(message).split('\n')[0] }, 'database warning'),
+    // A connection the pool could not make fails the query that wanted it; that query's request
+    // logs the outage once, with its id (issue 10), so knex's line for each attempt is left out.
+    onDatabaseWarning: (message) => {
+      if (!String(message).startsWith('Acquire connection error')) logger.warn({ detail: String(message).split('\n')[0] }, 'database warning');
+    },
+    statementTimeoutMs: options.statementTimeoutMs ?? POSTGRES_TIMEOUTS.statementMs,
   });
   if (storage.shortLived.kind === 'memory') {
     logger.warn('no REDIS_URL: using the in-process session store; run one process only');
@@ -171,7 +178,9 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
       staticClients: [selfServiceClient(config.issuer)],
       restateRefreshToken,
     });
-    built.on('server_error', (_ctx, error) => logger.error({ err: error }, 'oidc-provider server error'));
+    built.on('server_error', (ctx, error) => {
+      if (!noteProviderOutage(ctx, error)) logger.error({ err: error }, 'oidc-provider server error');
+    });
     built.on('grant.success', (ctx) => metrics.grantIssued(ctx.oidc.params?.grant_type));
     built.on('end_session.success', (ctx) => {
       void storage.audit.record({ type: 'logout', actor: ctx.oidc.session?.accountId ? `user:${ctx.oidc.session.accountId}` : 'anonymous', userId: ctx.oidc.session?.accountId, clientId: ctx.oidc.client?.clientId, ip: ctx.ip });
@@ -409,6 +418,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
   app.use(createSamlRouter({ issuer: config.issuer, entityId, keys: loadKeys, sso, slo }).routes());
   if (options.demo) app.use(createDemoRouter({ issuer: config.issuer, render }).routes());
   app.use(endSsoSessionOnLogout(sessions));
+  app.use(answerProviderOutages());
   app.use((ctx, next) => mounted(ctx, next));
 
   return {

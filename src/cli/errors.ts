@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/index.ts';
+import { storageOutage } from '../store/outage.ts';
 import { UsernameTakenError } from '../store/users.ts';
 
 /**
@@ -47,9 +48,6 @@ export class UsageError extends CliError {
   }
 }
 
-/** Node's and pg's codes for a server that cannot be reached. */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET']);
-
 /**
  * Turns whatever a command threw into a {@link CliError} with a message fit for one line.
  * Database messages are cut down to the server's own words: knex prefixes them with the SQL and
@@ -59,12 +57,14 @@ export function toCliError(error: unknown): CliError {
   if (error instanceof CliError) return error;
   if (error instanceof ConfigError) return new CliError('config', error.message, { cause: error });
   if (error instanceof UsernameTakenError) return new CliError('conflict', error.message, { cause: error });
-  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+  const { code } = (error ?? {}) as { code?: unknown };
   if (code === '42P01') {
     return new CliError('no_schema', 'the database has no schema yet: run `stepup migrate`', { cause: error });
   }
-  if ((typeof code === 'string' && UNREACHABLE.has(code)) || error instanceof AggregateError || name === 'KnexTimeoutError') {
-    return new CliError('unavailable', `cannot reach the database: ${firstMessage(error) || String(code ?? name)}`, { cause: error });
+  // Unreachable, restarting, full or too slow: the one recogniser the server's pages use too.
+  const outage = storageOutage(error);
+  if (outage) {
+    return new CliError('unavailable', `cannot reach ${outage.store === 'redis' ? 'Redis (REDIS_URL)' : 'the database'}: ${serverMessage(error) || outage.reason}`, { cause: error });
   }
   if (code === '28P01' || code === '3D000' || code === '28000') {
     return new CliError('unavailable', `cannot use the database: ${serverMessage(error)}`, { cause: error });

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Middleware, Next } from 'koa';
 import type { Logger } from 'pino';
 
+import type { StorageOutage } from '../store/outage.ts';
 import { chooseLanguage, isLanguage, type Language } from './i18n.ts';
 
 /** Per-request state, under one name. */
@@ -12,6 +13,11 @@ export interface RequestState {
   language: Language;
   /** Origins a page's forms may submit or be redirected to, beside our own (CSP `form-action`). */
   formTargets: string[];
+  /**
+   * Why storage failed this request, when oidc-provider caught the outage itself and answered it
+   * as its own `server_error` (`provider/outages.ts` answers it again, as an outage).
+   */
+  outage?: StorageOutage;
 }
 
 export function requestState(ctx: Context): RequestState {

@@ -29,6 +29,12 @@ export type ErrorCode =
   | 'challenge_closed'
   | 'too_many_requests';
 
+/**
+ * Seconds a client is asked to wait before trying again after a 503 (`Retry-After`, RFC 9110
+ * §10.2.3): about as long as a node takes to notice Redis or Postgres is back.
+ */
+export const RETRY_AFTER_SECONDS = 5;
+
 const STATUS: Readonly<Record<ErrorCode, number>> = {
   not_found: 404,
   invalid_request: 400,

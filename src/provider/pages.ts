@@ -1,8 +1,10 @@
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 
 import { requestState } from '../http/context.ts';
+import { IdpError } from '../http/errors.ts';
 import { translate } from '../http/i18n.ts';
 import type { Renderer } from '../http/render.ts';
+import { storageOutage } from '../store/outage.ts';
 import type { ProviderPages } from './index.ts';
 
 /**
@@ -12,6 +14,13 @@ import type { ProviderPages } from './index.ts';
 export function createProviderPages(render: Renderer): ProviderPages {
   return {
     async renderError(ctx, out, error) {
+      // Our storage's outage is no fault of the relying party's, whatever oidc-provider makes of
+      // it: thrown on, it reaches our error handler, which answers "temporarily unavailable"
+      // (503, Retry-After) as on every other page.
+      if (storageOutage(error)) throw error;
+      // A login whose state is gone (expired, its cookie lost, or Redis restarted empty) is no
+      // bad request of the relying party's either: the user is told to start again from there.
+      if (error instanceof errors.SessionNotFound) throw new IdpError('interaction_expired', { detail: out.error_description });
       const state = requestState(ctx);
       state.log.warn({ error: out.error, description: out.error_description, status: (error as { status?: number }).status }, 'oidc error page');
       render(ctx, 'error', {

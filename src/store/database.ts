@@ -21,15 +21,51 @@ export interface LentPglite {
 export type DatabaseTarget = { url: string } | { socket: string } | { pgliteDir: string } | { pgliteMemory: true } | { pglite: LentPglite };
 
 /**
+ * How long anything waits for a Postgres server, so that during an outage a request gets an
+ * answer ("temporarily unavailable") instead of hanging (issue 10).
+ */
+export const POSTGRES_TIMEOUTS = {
+  /** A new connection not accepted within this long fails (pg's `connectionTimeoutMillis`; pg's default waits for ever). */
+  connectMs: 2_000,
+  /** A query that finds no free connection in the pool within this long fails (knex's `acquireConnectionTimeout`; its default is 60 s). */
+  acquireMs: 5_000,
+  /**
+   * The server cancels a statement running longer (`statement_timeout`, SQLSTATE 57014): a lock
+   * that is not released, a server that crawls. Only the IdP's requests are bounded so
+   * (`openDatabase`'s `statementTimeoutMs`): migrations and the `stepup` command are not requests.
+   */
+  statementMs: 5_000,
+} as const;
+
+/**
  * Opens a knex instance on Postgres or PGlite. Both speak the same SQL, so every repository and
  * migration runs unchanged on either.
  */
-export function openDatabase(target: DatabaseTarget, options: { onWarning?: (message: string) => void } = {}): Knex {
+export function openDatabase(target: DatabaseTarget, options: {
+  onWarning?: (message: string) => void;
+  /** Postgres cancels a statement of this instance's running longer (a server only). Defaults to none. */
+  statementTimeoutMs?: number;
+} = {}): Knex {
   // knex writes warnings (a failed connection, with its stack) to stdout unless told where.
   const warn = options.onWarning ?? (() => {});
   const log = { warn, deprecate: warn, debug: () => {}, error: warn };
   if ('url' in target) {
-    return knex({ client: 'pg', connection: target.url, pool: { min: 0, max: 10 }, log });
+    return knex({
+      client: 'pg',
+      connection: {
+        connectionString: target.url,
+        connectionTimeoutMillis: POSTGRES_TIMEOUTS.connectMs,
+        ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+        // The OS notices a server that vanished without closing the connection (a host gone).
+        keepAlive: true,
+      },
+      pool: { min: 0, max: 10 },
+      acquireConnectionTimeout: POSTGRES_TIMEOUTS.acquireMs,
+      // A failed statement's message names the statement but not its values, which may be a
+      // password hash or a sealed secret, so an error logged is safe to log.
+      compileSqlOnError: false,
+      log,
+    });
   }
   if ('socket' in target) {
     // libpq's convention, which pg follows: the host is the socket's directory, the file is

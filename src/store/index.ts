@@ -36,7 +36,11 @@ export interface Storage {
   /** Security keys and passkeys (WebAuthn). */
   webauthnCredentials: WebAuthnCredentialRepository;
   audit: AuditLog;
-  /** Whether Postgres (or PGlite) and Redis (or memory) answer. */
+  /**
+   * Whether Postgres (or PGlite) answers and Redis (or memory) takes a write with a TTL, as a
+   * login needs; each check that has not answered within {@link READINESS_TIMEOUT_MS} counts as
+   * not ready.
+   */
   ready(): Promise<{ database: boolean; shortLived: boolean }>;
   close(): Promise<void>;
 }
@@ -50,6 +54,11 @@ export interface StorageOptions {
   redisKeyPrefix?: string;
   /** Run migrations on open. */
   migrate?: boolean;
+  /**
+   * Postgres cancels a statement running longer (a server only): the IdP bounds its requests so
+   * (`POSTGRES_TIMEOUTS` in database.ts). Migrations run on open are not bounded. Defaults to none.
+   */
+  statementTimeoutMs?: number;
   onStoreError?: (error: Error) => void;
   /** Hears of every audit event once it is written (the metrics count them). */
   onAudit?: (event: AuditEvent) => void;
@@ -58,17 +67,23 @@ export interface StorageOptions {
 }
 
 /**
+ * How long a readiness check waits for each store: a load balancer's probe gets its answer soon,
+ * and a store slower than this is not fit to serve logins.
+ */
+export const READINESS_TIMEOUT_MS = 1_000;
+
+/**
  * Opens the storage the configuration names: Postgres or embedded PGlite, Redis or the
  * in-process store, and the repositories over them.
  */
 export async function openStorage(config: IdpConfig, options: StorageOptions = {}): Promise<Storage> {
   const target: DatabaseTarget = options.database ?? (config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: config.dataDir });
-  const db = openDatabase(target, { onWarning: options.onDatabaseWarning });
+  const db = openDatabase(target, { onWarning: options.onDatabaseWarning, statementTimeoutMs: options.statementTimeoutMs });
   const shortLived = options.shortLived ?? (config.redisUrl
     ? createRedisStore({ url: config.redisUrl, keyPrefix: options.redisKeyPrefix, onError: options.onStoreError })
     : createMemoryStore());
   try {
-    if (options.migrate) await migrateToLatest(db);
+    if (options.migrate) await migrateUnbounded(target, db, options);
   } catch (error) {
     await Promise.allSettled([db.destroy(), shortLived.close()]);
     throw error;
@@ -89,7 +104,7 @@ export async function openStorage(config: IdpConfig, options: StorageOptions = {
     webauthnCredentials: createWebAuthnCredentialRepository(db),
     audit: createAuditLog(db, options.onAudit),
     async ready() {
-      const [database, store] = await Promise.all([databaseReachable(db), shortLived.ping()]);
+      const [database, store] = await Promise.all([within(READINESS_TIMEOUT_MS, databaseReachable(db)), within(READINESS_TIMEOUT_MS, shortLived.probe())]);
       return { database, shortLived: store };
     },
     async close() {
@@ -99,4 +114,34 @@ export async function openStorage(config: IdpConfig, options: StorageOptions = {
       await Promise.allSettled([db.destroy(), shortLived.close()]);
     },
   };
+}
+
+/**
+ * Migrates on a connection without the statement timeout: a schema change may take longer than
+ * a request may, and so may waiting for another node's migration lock.
+ */
+async function migrateUnbounded(target: DatabaseTarget, db: Knex, options: StorageOptions): Promise<void> {
+  if (!('url' in target) || !options.statementTimeoutMs) {
+    await migrateToLatest(db);
+    return;
+  }
+  const unbounded = openDatabase(target, { onWarning: options.onDatabaseWarning });
+  try {
+    await migrateToLatest(unbounded);
+  } finally {
+    await unbounded.destroy();
+  }
+}
+
+/** A check's answer, or false when it has none within `ms`. */
+async function within(ms: number, check: Promise<boolean>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, ms, false);
+  });
+  try {
+    return await Promise.race([check, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -48,7 +48,7 @@ export async function rotateKeys(
   const { storage } = deps;
   // Redis reaches every node; a relay reaches the embedded server that holds DATA_DIR.
   const shared = storage.shortLived.kind !== 'memory';
-  if (storage.shortLived.kind === 'redis' && !(await storage.shortLived.ping())) {
+  if (storage.shortLived.kind === 'redis' && !(await storage.shortLived.probe())) {
     throw new CliError('unavailable', 'cannot reach Redis (REDIS_URL), so running nodes could not be told of new keys; nothing was changed');
   }
 

@@ -63,7 +63,7 @@ export function createRelayStore(options: { server: LockHolder }): RelayStore {
       queue.push({ op: 'publish', channel, message });
     },
     subscribe: () => refuse('subscribe'),
-    async ping() {
+    async probe() {
       return true;
     },
     async flush(db) {

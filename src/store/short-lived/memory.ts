@@ -86,7 +86,7 @@ export function createMemoryStore(options: { now?: () => number } = {}): ShortLi
         events.off(channel, handler);
       };
     },
-    async ping() {
+    async probe() {
       return true;
     },
     async close() {

@@ -3,6 +3,27 @@ import { Redis } from 'ioredis';
 import type { ShortLivedStore } from './types.ts';
 
 /**
+ * How long a command waits for Redis, so that during an outage (down, restarting, full, or
+ * blocked) a login gets a clear error instead of hanging (issue 10).
+ */
+export const REDIS_TIMEOUTS = {
+  /** A connection attempt not answered within this long fails. */
+  connectMs: 2_000,
+  /** A command not answered within this long fails (`Command timed out`), even one queued while disconnected. */
+  commandMs: 2_000,
+  /** Reconnection attempts a command waits through before it fails (ioredis's `maxRetriesPerRequest`; its default is 20). */
+  retriesPerCommand: 1,
+  /**
+   * The longest pause between reconnection attempts (100 ms, 200 ms, … up to this), so a node
+   * is back within about a second of Redis; ioredis 6 backs off to 5 s by default.
+   */
+  reconnectMaxDelayMs: 1_000,
+} as const;
+
+/** The key readiness writes. */
+const PROBE_KEY = 'ready-probe';
+
+/**
  * The Redis-backed store shared by every node. `keyPrefix` keeps several IdPs (or test runs) on
  * one Redis apart. Pub/sub needs a connection of its own, opened on the first subscribe.
  */
@@ -14,17 +35,16 @@ export function createRedisStore(options: {
 }): ShortLivedStore {
   const keyPrefix = options.keyPrefix ?? 'stepup:';
   const onError = options.onError ?? (() => {});
-  // A command fails after one reconnect attempt or two seconds rather than queueing for ever: a
-  // login during a Redis outage gets a clear error instead of hanging.
   const connect = () => {
     const client = new Redis(options.url, {
       keyPrefix,
       // Commands issued in one tick of the event loop (many requests' at once, under load) go
       // out in one write: each write to Redis's socket cost as much as a request (issue 10).
       enableAutoPipelining: true,
-      maxRetriesPerRequest: 1,
-      commandTimeout: 2000,
-      connectTimeout: 2000,
+      maxRetriesPerRequest: REDIS_TIMEOUTS.retriesPerCommand,
+      commandTimeout: REDIS_TIMEOUTS.commandMs,
+      connectTimeout: REDIS_TIMEOUTS.connectMs,
+      retryStrategy: (attempt: number) => Math.min(attempt * 100, REDIS_TIMEOUTS.reconnectMaxDelayMs),
     });
     client.on('error', onError);
     return client;
@@ -92,9 +112,10 @@ export function createRedisStore(options: {
         if (set.size === 0 && subscriber) await subscriber.unsubscribe(`${keyPrefix}${channel}`);
       };
     },
-    async ping() {
+    async probe() {
       try {
-        return (await redis.ping()) === 'PONG';
+        // The key is the same on every node and expires soon, so probes leave nothing behind.
+        return (await redis.set(PROBE_KEY, '1', 'PX', 10_000)) === 'OK';
       } catch {
         return false;
       }

@@ -30,7 +30,10 @@ export interface ShortLivedStore {
   publish(channel: string, message: string): Promise<void>;
   /** Calls `handler` for each message on `channel` until the returned function is called. */
   subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
-  /** Whether the backend answers; for readiness. */
-  ping(): Promise<boolean>;
+  /**
+   * Whether the backend takes a write with a TTL, as every login needs (a full Redis answers
+   * PING but refuses writes); for readiness. Never throws.
+   */
+  probe(): Promise<boolean>;
   close(): Promise<void>;
 }
