@@ -28,7 +28,7 @@ export interface ReferenceDevice {
 }
 
 /** Registers a desktop client for `user` with a pairing code from the device service, as IT's `stepup device pair` gives it. */
-export function registerDesktop(idp: Idp, server: string, user: { id: string; username: string }, name = 'Kontor-pc'): Promise<ReferenceDevice> {
+export function registerDesktop(idp: Pick<Idp, 'storage'>, server: string, user: { id: string; username: string }, name = 'Kontor-pc'): Promise<ReferenceDevice> {
   return registerReferenceDevice(idp, server, user, { kind: 'desktop', name, pin: DESKTOP_PIN });
 }
 
@@ -37,7 +37,7 @@ export function registerApp(idp: Idp, server: string, user: { id: string; userna
   return registerReferenceDevice(idp, server, user, { kind: 'app', name, pin: APP_PIN });
 }
 
-async function registerReferenceDevice(idp: Idp, server: string, user: { id: string; username: string }, device: { kind: 'desktop' | 'app'; name: string; pin: string }): Promise<ReferenceDevice> {
+async function registerReferenceDevice(idp: Pick<Idp, 'storage'>, server: string, user: { id: string; username: string }, device: { kind: 'desktop' | 'app'; name: string; pin: string }): Promise<ReferenceDevice> {
   const code = await pairingCodeFor(idp, user, device.kind);
   const state = join(await mkdtemp(join(tmpdir(), 'stepup-device-')), 'device.json');
   const registered = await runDevice(['register', '--server', server, '--kind', device.kind, '--name', device.name, '--pairing-code', code, '--pin-stdin', '--state', state], `${device.pin}\n`);
