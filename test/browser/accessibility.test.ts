@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { ACR_VALUES } from '../../src/auth/levels.ts';
 import { expectAccessible, launchChromium, newPage } from '../helpers/chromium.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
-import { TestClock, codeAt, factorsOn, makeCodeViewer } from '../helpers/totp.ts';
+import { codeAt, factorsOn, makeCodeViewer, suiteClock } from '../helpers/totp.ts';
 import { authorizationRequest, discover, REDIRECT_URI, registerClient } from '../oidc/login-flow.ts';
 
 const PASSWORD = 'Tilgængelig-i-Thisted-2026';
@@ -20,7 +20,7 @@ describe('accessibility of every page, in Chromium', function () {
   let backing: Backing;
   let running: RunningIdp;
   let browser: Browser;
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
 
   before(async function () {
     browser = await launchChromium(this);

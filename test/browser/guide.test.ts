@@ -14,7 +14,7 @@ import { expectAccessible, launchChromium, newPage } from '../helpers/chromium.t
 import { addUser, createBacking, startIdp, TEST_SECRET_KEY, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { accessPassesOf } from '../helpers/portal.ts';
 import { runDevice, startDevice } from '../helpers/stepup-device.ts';
-import { codeAt, makeCodeViewer, TestClock } from '../helpers/totp.ts';
+import { codeAt, makeCodeViewer, suiteClock } from '../helpers/totp.ts';
 import { startUpstream, type RunningUpstream } from '../helpers/upstream-provider.ts';
 import { authorizationRequest, discover, REDIRECT_URI, registerClient } from '../oidc/login-flow.ts';
 
@@ -37,7 +37,7 @@ describe('the self-service guide, walked in Chromium', function () {
   let running: RunningIdp;
   let upstream: RunningUpstream;
   let browser: Browser;
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
 
   before(async function () {
     browser = await launchChromium(this);
@@ -220,7 +220,7 @@ describe('a first device with IT\'s temporary access pass, in Chromium', functio
   let backing: Backing;
   let running: RunningIdp;
   let browser: Browser;
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
 
   before(async function () {
     browser = await launchChromium(this);

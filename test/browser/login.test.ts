@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { DEMO_CLIENT_ID } from '../../src/demo/router.ts';
 import { launchChromium, newPage as newChromiumPage } from '../helpers/chromium.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
-import { TestClock, codeAt, makeCodeViewer, factorsOn } from '../helpers/totp.ts';
+import { codeAt, makeCodeViewer, factorsOn, suiteClock } from '../helpers/totp.ts';
 
 const PASSWORD = 'Vinter-i-Viborg-2026';
 
@@ -17,7 +17,7 @@ describe('login pages in Chromium', function () {
   let backing: Backing;
   let running: RunningIdp;
   let browser: Browser;
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
   let viewer: ReturnType<typeof makeCodeViewer>;
 
   before(async function () {

@@ -93,6 +93,8 @@ function pskc(keys: Viewer[], options: { psk?: Buffer; tamperMac?: boolean } = {
 }
 
 describe('stepup tokens', function () {
+  // Each test runs the command several times, a process each (about 1.5 s apiece on a quiet machine).
+  this.timeout(60_000);
   let backing: CliBacking;
   let dir: string;
 

@@ -26,6 +26,20 @@ export class TestClock {
   }
 }
 
+/**
+ * A clock for one suite that starts at the wall clock when the suite starts (a `before` hook),
+ * not when mocha loads the file: in a full run that is minutes earlier, and whatever meets the
+ * IdP's clock from outside (a device's signed timestamps, node-saml's instants) would be stale.
+ * Call it in the `describe` body before the hooks that start the IdP.
+ */
+export function suiteClock(): TestClock {
+  const clock = new TestClock();
+  before(() => {
+    clock.ms = Date.now();
+  });
+  return clock;
+}
+
 /** A code viewer as a vendor file would describe it: a 13-digit serial and a random seed. */
 export function makeCodeViewer(serial = `5${randomBytes(6).readUIntBE(0, 6).toString().padStart(12, '0').slice(0, 12)}`): TotpToken & { serial: string } {
   return { serial, secret: randomBytes(20), algorithm: 'SHA1', digits: 6, period: 30 };

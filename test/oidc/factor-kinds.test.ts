@@ -6,7 +6,7 @@ import type { Challenge, FactorKind, SecondFactor } from '../../src/factors/fact
 import type { AuditLog } from '../../src/store/audit.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
-import { TestClock } from '../helpers/totp.ts';
+import { type TestClock, suiteClock } from '../helpers/totp.ts';
 import { authorizationRequest, discover, REDIRECT_URI, registerClient } from './login-flow.ts';
 
 const PASSWORD = 'Sommer-i-Skagen-2026';
@@ -67,7 +67,7 @@ describe('a second-factor kind as a plug-in: a fake challenge kind, end to end',
   let backing: Backing;
   let running: RunningIdp;
   let config: client.Configuration;
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
   const push = new FakePushKind(clock);
 
   before(async () => {

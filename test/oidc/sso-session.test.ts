@@ -5,7 +5,7 @@ import { SSO_SESSION_LIMITS } from '../../src/sessions/sso-session.ts';
 import { SSO_SESSION_COOKIE } from '../../src/sessions/sso-sessions.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
-import { TestClock } from '../helpers/totp.ts';
+import { suiteClock } from '../helpers/totp.ts';
 import { authorizationRequest, discover, logIn, POST_LOGOUT_URI, REDIRECT_URI, registerClient } from './login-flow.ts';
 
 const PASSWORD = 'Vinter-i-Viborg-2026';
@@ -18,7 +18,7 @@ describe('the SSO session, ours and protocol-neutral', function () {
   let backing: Backing;
   let running: RunningIdp;
   let config: client.Configuration;
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
 
   before(async () => {
     backing = await createBacking();

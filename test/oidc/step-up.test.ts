@@ -4,7 +4,7 @@ import * as client from 'openid-client';
 import { ACR_VALUES } from '../../src/auth/levels.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
-import { TestClock, codeAt, makeCodeViewer, secretFromBase32, factorsOn } from '../helpers/totp.ts';
+import { codeAt, makeCodeViewer, secretFromBase32, factorsOn, suiteClock } from '../helpers/totp.ts';
 import { authorizationRequest, discover, REDIRECT_URI, registerClient } from './login-flow.ts';
 
 const PASSWORD = 'Forår-i-Esbjerg-2026';
@@ -14,7 +14,7 @@ describe('step-up to a second factor, end to end with openid-client', function (
   let backing: Backing;
   let running: RunningIdp;
   let config: client.Configuration;
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
 
   before(async () => {
     backing = await createBacking();

@@ -4,7 +4,7 @@ import * as client from 'openid-client';
 import { ACR_VALUES } from '../../src/auth/levels.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
-import { TestClock, codeAt, factorsOn, makeCodeViewer } from '../helpers/totp.ts';
+import { codeAt, factorsOn, makeCodeViewer, suiteClock } from '../helpers/totp.ts';
 import { authorizationRequest, discover, REDIRECT_URI, registerClient } from '../oidc/login-flow.ts';
 
 const PASSWORD = 'Sommer-i-Svendborg-2026';
@@ -18,7 +18,7 @@ describe('security: acr and amr tell the truth when a token is issued', function
   let brisk: client.Configuration;
   /** A relying party with the default lifetimes (60 and 180 minutes). */
   let relaxed: client.Configuration;
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
   const epoch = () => Math.floor(clock.now() / 1000);
 
   before(async () => {

@@ -5,7 +5,7 @@ import type { Idp } from '../../src/app.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { accessPassesOf } from '../helpers/portal.ts';
-import { TestClock, codeAt, factorsOn, makeCodeViewer, secretFromBase32 } from '../helpers/totp.ts';
+import { codeAt, factorsOn, makeCodeViewer, secretFromBase32, suiteClock } from '../helpers/totp.ts';
 
 const PASSWORD = 'Efteraar-i-Odense-2026';
 
@@ -16,7 +16,7 @@ const PASSWORD = 'Efteraar-i-Odense-2026';
 describe('security: self-service changes need a fresh second factor or, for the first, what the configuration allows', function () {
   let backing: Backing;
   let running: RunningIdp;
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
 
   before(async () => {
     backing = await createBacking();
@@ -180,7 +180,7 @@ describe('security: self-service changes need a fresh second factor or, for the 
 describe('security: the first factor needs an access pass from IT', function () {
   let backing: Backing;
   let running: RunningIdp;
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
 
   before(async () => {
     backing = await createBacking();

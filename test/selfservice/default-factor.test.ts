@@ -3,13 +3,13 @@ import { expect } from 'chai';
 import { ACR_VALUES } from '../../src/auth/levels.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, useIdp } from '../helpers/idp.ts';
-import { TestClock, codeAt, factorsOn, makeCodeViewer } from '../helpers/totp.ts';
+import { codeAt, factorsOn, makeCodeViewer, suiteClock } from '../helpers/totp.ts';
 
 const PASSWORD = 'Vinter-i-Viborg-2026';
 
 /** Issue "Step 4": an employee makes one of their devices the default, which the chooser offers first. */
 describe('self-service: making a device the default', function () {
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
   const suite = useIdp(() => ({ now: clock.now }));
 
   /** An employee with a code viewer of each given name, bound in that order; returns the user and their viewers. */

@@ -5,7 +5,7 @@ import type { User } from '../../src/store/users.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { employeeWithViewer, logInToPortal, portalCsrf, PORTAL_PASSWORD } from '../helpers/portal.ts';
-import { codeAt, factorsOn, secretFromBase32, TestClock } from '../helpers/totp.ts';
+import { codeAt, factorsOn, secretFromBase32, suiteClock } from '../helpers/totp.ts';
 import { pairingCodeFor, readEvents, streamEnds, TestDevice } from '../devices/device-client.ts';
 import { registerApp, registerDesktop } from '../devices/reference-client.ts';
 
@@ -36,7 +36,7 @@ describe('self-service: the device list and its actions', function () {
   this.timeout(60_000);
   let backing: Backing;
   let running: RunningIdp;
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
 
   before(async () => {
     backing = await createBacking();
@@ -354,7 +354,7 @@ describe('self-service: deleting a computer or phone closes its event stream', f
   let backing: Backing;
   let nodeA: RunningIdp;
   let nodeB: RunningIdp | undefined;
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
 
   before(async () => {
     backing = await createBacking();

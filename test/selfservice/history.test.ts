@@ -4,11 +4,11 @@ import { HISTORY_LIMIT } from '../../src/selfservice/history.ts';
 import { Browser } from '../helpers/browser.ts';
 import { useIdp } from '../helpers/idp.ts';
 import { employeeWithViewer as employee, logInToPortal } from '../helpers/portal.ts';
-import { TestClock } from '../helpers/totp.ts';
+import { suiteClock } from '../helpers/totp.ts';
 
 /** Issue "Step 6": the employee's own history, from the audit log, in self-service. */
 describe('self-service: your history', function () {
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
   const suite = useIdp(() => ({ now: clock.now }));
 
   const employeeWithViewer = (username: string, name: string) => employee(suite.running, clock, username, name);

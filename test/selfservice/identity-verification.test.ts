@@ -13,7 +13,7 @@ import type { AuditType } from '../../src/store/audit.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, createBacking, startIdp, TEST_SECRET_KEY, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { employeeWithViewer, PORTAL_PASSWORD } from '../helpers/portal.ts';
-import { codeAt, makeCodeViewer, TestClock } from '../helpers/totp.ts';
+import { codeAt, makeCodeViewer, suiteClock } from '../helpers/totp.ts';
 import { startUpstream, type RunningUpstream, type UpstreamPerson } from '../helpers/upstream-provider.ts';
 
 const LOW = 'https://data.gov.dk/concept/core/nsis/loa/Low';
@@ -37,7 +37,7 @@ describe('self-service: identity verification at an upstream provider', function
   let backing: Backing;
   let running: RunningIdp;
   let upstream: RunningUpstream;
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
 
   before(async () => {
     backing = await createBacking();

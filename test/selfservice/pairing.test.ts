@@ -8,11 +8,11 @@ import { Browser, readForm } from '../helpers/browser.ts';
 import { useIdp } from '../helpers/idp.ts';
 import { employeeWithViewer, logInToPortal, portalCsrf } from '../helpers/portal.ts';
 import { runDevice } from '../helpers/stepup-device.ts';
-import { TestClock } from '../helpers/totp.ts';
+import { suiteClock } from '../helpers/totp.ts';
 
 /** Issue "Step 6": adding a computer or a phone in self-service with a pairing code. */
 describe('self-service: adding a computer or a phone', function () {
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
   const suite = useIdp(() => ({ now: clock.now }));
 
   /** Asks for a code on the pairing page of `kind` (`computer` or `phone`): the page that shows it. */

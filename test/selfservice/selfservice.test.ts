@@ -2,12 +2,12 @@ import { expect } from 'chai';
 
 import { Browser, readForm } from '../helpers/browser.ts';
 import { addUser, useIdp } from '../helpers/idp.ts';
-import { TestClock, codeAt, makeCodeViewer, secretFromBase32 } from '../helpers/totp.ts';
+import { codeAt, makeCodeViewer, secretFromBase32, suiteClock } from '../helpers/totp.ts';
 
 const PASSWORD = 'Sommer-i-Skagen-2026';
 
 describe('self-service: binding a code viewer and adding an authenticator app', function () {
-  const clock = new TestClock(Date.now());
+  const clock = suiteClock();
   const suite = useIdp(() => ({ now: clock.now }));
 
   /** Logs in to self-service through the IdP's own login page; returns the portal page. */
