@@ -8,6 +8,8 @@
  */
 import { createRequire } from 'node:module';
 
+import { BINDINGS } from './idp-metadata.ts';
+
 /**
  * The part of samlify used here, typed by hand: its own declarations pull in the DOM library
  * (through the xmldom it bundles), whose CryptoKey then clashes with Node's in every file.
@@ -66,8 +68,8 @@ export function createAssertionEncryption(idp: { entityId: string; issuer: strin
       isAssertionEncrypted: true,
       dataEncryptionAlgorithm: dataEncryption,
       keyEncryptionAlgorithm: KEY_TRANSPORT,
-      singleSignOnService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: `${idp.issuer}/saml/sso` }],
-      singleLogoutService: [{ Binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', Location: `${idp.issuer}/saml/slo` }],
+      singleSignOnService: [{ Binding: BINDINGS.post, Location: `${idp.issuer}/saml/sso` }],
+      singleLogoutService: [{ Binding: BINDINGS.post, Location: `${idp.issuer}/saml/slo` }],
     });
     entities.set(dataEncryption, made);
     return made;

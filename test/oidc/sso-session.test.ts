@@ -4,7 +4,7 @@ import * as client from 'openid-client';
 import { SSO_SESSION_LIMITS } from '../../src/sessions/sso-session.ts';
 import { SSO_SESSION_COOKIE } from '../../src/sessions/sso-sessions.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
-import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
+import { addUser, useIdp } from '../helpers/idp.ts';
 import { suiteClock } from '../helpers/totp.ts';
 import { authorizationRequest, discover, logIn, POST_LOGOUT_URI, REDIRECT_URI, registerClient } from './login-flow.ts';
 
@@ -15,20 +15,13 @@ const PASSWORD = 'Vinter-i-Viborg-2026';
  * "First: an SSO session that belongs to us"): it alone says who is logged in and with what.
  */
 describe('the SSO session, ours and protocol-neutral', function () {
-  let backing: Backing;
-  let running: RunningIdp;
   let config: client.Configuration;
   const clock = suiteClock();
+  const suite = useIdp(() => ({ now: clock.now }));
 
   before(async () => {
-    backing = await createBacking();
-    running = await startIdp(backing, { now: clock.now });
-    await registerClient(running.idp, 'journal');
-    config = await discover(running.issuer, 'journal');
-  });
-  after(async () => {
-    await running?.stop();
-    await backing?.cleanup();
+    await registerClient(suite.running.idp, 'journal');
+    config = await discover(suite.running.issuer, 'journal');
   });
 
   /** Follows a new authorization request: `sso` when it went straight back with a code, else the page's HTML. */
@@ -48,7 +41,7 @@ describe('the SSO session, ours and protocol-neutral', function () {
   };
 
   it('sets our own signed, HttpOnly, SameSite=Lax cookie when a login finishes', async () => {
-    await addUser(running.idp, { username: 'ida', password: PASSWORD });
+    await addUser(suite.running.idp, { username: 'ida', password: PASSWORD });
     const browser = new Browser();
     const seen: string[] = [];
     const fetch = browser.fetch.bind(browser);
@@ -64,7 +57,7 @@ describe('the SSO session, ours and protocol-neutral', function () {
   });
 
   it('gives SSO from our session alone, as a protocol other than OIDC would see it', async () => {
-    const user = await addUser(running.idp, { username: 'jens', password: PASSWORD });
+    const user = await addUser(suite.running.idp, { username: 'jens', password: PASSWORD });
     const browser = new Browser();
     await logIn(config, browser, { username: 'jens', password: PASSWORD });
     forgetProviderSession(browser);
@@ -72,7 +65,7 @@ describe('the SSO session, ours and protocol-neutral', function () {
   });
 
   it('needs ours: oidc-provider\'s session alone asks for the password', async () => {
-    await addUser(running.idp, { username: 'karen', password: PASSWORD });
+    await addUser(suite.running.idp, { username: 'karen', password: PASSWORD });
     const browser = new Browser();
     await logIn(config, browser, { username: 'karen', password: PASSWORD });
     browser.cookies.delete(SSO_SESSION_COOKIE);
@@ -81,7 +74,7 @@ describe('the SSO session, ours and protocol-neutral', function () {
   });
 
   it('ends after its idle time, and at its absolute end however busy', async () => {
-    await addUser(running.idp, { username: 'lars', password: PASSWORD });
+    await addUser(suite.running.idp, { username: 'lars', password: PASSWORD });
     const idle = new Browser();
     await logIn(config, idle, { username: 'lars', password: PASSWORD });
     clock.advance(SSO_SESSION_LIMITS.idle - 60);
@@ -91,13 +84,13 @@ describe('the SSO session, ours and protocol-neutral', function () {
 
 
     // Busy all day, a request every hour, at a client whose password counts for a whole day.
-    await running.idp.storage.clients.add({
+    await suite.running.idp.storage.clients.add({
       metadata: { client_id: 'vagtplan', client_name: 'Vagtplan', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code'] },
       clientSecret: 'vagtplan-secret-that-is-long-enough-to-be-strong',
       level: 'low',
       passwordMaxAgeSeconds: 24 * 60 * 60,
     });
-    const allDay = await discover(running.issuer, 'vagtplan');
+    const allDay = await discover(suite.running.issuer, 'vagtplan');
     const busy = new Browser();
     await logIn(allDay, busy, { username: 'lars', password: PASSWORD });
     for (let hour = 1; hour * 3600 < SSO_SESSION_LIMITS.absolute; hour++) {
@@ -109,24 +102,24 @@ describe('the SSO session, ours and protocol-neutral', function () {
   });
 
   it('ends at logout at /session/end, so the next login asks for the password', async () => {
-    await addUser(running.idp, { username: 'mette', password: PASSWORD });
+    await addUser(suite.running.idp, { username: 'mette', password: PASSWORD });
     const browser = new Browser();
     const { tokens } = await logIn(config, browser, { username: 'mette', password: PASSWORD });
     const ours = browser.cookies.get(SSO_SESSION_COOKIE) as string;
-    expect(await running.idp.storage.shortLived.get(`sso:session:${ours}`)).to.be.a('string');
+    expect(await suite.running.idp.storage.shortLived.get(`sso:session:${ours}`)).to.be.a('string');
 
     const logoutUrl = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token as string, post_logout_redirect_uri: POST_LOGOUT_URI });
     const { response, url: pageUrl } = await browser.follow(logoutUrl);
     const form = readForm(await response.text(), pageUrl);
     await browser.submit(form.action, { ...form.fields, logout: 'yes' }, { stopAt: POST_LOGOUT_URI });
 
-    expect(await running.idp.storage.shortLived.get(`sso:session:${ours}`)).to.equal(null);
+    expect(await suite.running.idp.storage.shortLived.get(`sso:session:${ours}`)).to.equal(null);
     expect(browser.cookies.has(SSO_SESSION_COOKIE)).to.equal(false);
     expect((await authorize(browser)).html).to.match(/autocomplete="current-password"/);
   });
 
   it('keeps ours when the user logs out of one relying party only ("stay logged in")', async () => {
-    const user = await addUser(running.idp, { username: 'niels', password: PASSWORD });
+    const user = await addUser(suite.running.idp, { username: 'niels', password: PASSWORD });
     const browser = new Browser();
     const { tokens } = await logIn(config, browser, { username: 'niels', password: PASSWORD });
     const logoutUrl = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token as string, post_logout_redirect_uri: POST_LOGOUT_URI });
@@ -137,8 +130,8 @@ describe('the SSO session, ours and protocol-neutral', function () {
   });
 
   it('never shows one browser\'s session to another: two users, two browsers', async () => {
-    const olga = await addUser(running.idp, { username: 'olga', password: PASSWORD });
-    const peter = await addUser(running.idp, { username: 'peter', password: PASSWORD });
+    const olga = await addUser(suite.running.idp, { username: 'olga', password: PASSWORD });
+    const peter = await addUser(suite.running.idp, { username: 'peter', password: PASSWORD });
     const first = new Browser();
     const second = new Browser();
     await logIn(config, first, { username: 'olga', password: PASSWORD });
@@ -152,7 +145,7 @@ describe('the SSO session, ours and protocol-neutral', function () {
   });
 
   it('refuses a forged cookie: an id without our signature is no session', async () => {
-    await addUser(running.idp, { username: 'rasmus', password: PASSWORD });
+    await addUser(suite.running.idp, { username: 'rasmus', password: PASSWORD });
     const victim = new Browser();
     await logIn(config, victim, { username: 'rasmus', password: PASSWORD });
     const attacker = new Browser();
@@ -161,13 +154,13 @@ describe('the SSO session, ours and protocol-neutral', function () {
   });
 
   it('ends the session of a user who is locked, at the next request', async () => {
-    const user = await addUser(running.idp, { username: 'sofie', password: PASSWORD });
+    const user = await addUser(suite.running.idp, { username: 'sofie', password: PASSWORD });
     const browser = new Browser();
     await logIn(config, browser, { username: 'sofie', password: PASSWORD });
-    await running.idp.storage.users.setStatus(user.id, 'locked');
+    await suite.running.idp.storage.users.setStatus(user.id, 'locked');
     forgetProviderSession(browser);
     expect((await authorize(browser)).html).to.match(/autocomplete="current-password"/);
-    await running.idp.storage.users.setStatus(user.id, 'active');
+    await suite.running.idp.storage.users.setStatus(user.id, 'active');
     expect((await authorize(browser)).html).to.match(/autocomplete="current-password"/);
   });
 });

@@ -3,7 +3,7 @@ import * as client from 'openid-client';
 
 import { ACR_VALUES } from '../../src/auth/levels.ts';
 import { Browser, readForm } from '../helpers/browser.ts';
-import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
+import { addUser, useIdp } from '../helpers/idp.ts';
 import { codeAt, makeCodeViewer, secretFromBase32, factorsOn, suiteClock } from '../helpers/totp.ts';
 import { authorizationRequest, discover, REDIRECT_URI, registerClient } from './login-flow.ts';
 
@@ -11,29 +11,22 @@ const PASSWORD = 'Forår-i-Esbjerg-2026';
 const SUBSTANTIAL = { acr_values: ACR_VALUES.substantial };
 
 describe('step-up to a second factor, end to end with openid-client', function () {
-  let backing: Backing;
-  let running: RunningIdp;
   let config: client.Configuration;
   const clock = suiteClock();
+  const suite = useIdp(() => ({ now: clock.now }));
 
   before(async () => {
-    backing = await createBacking();
-    running = await startIdp(backing, { now: clock.now });
-    await registerClient(running.idp, 'stepup-rp');
-    config = await discover(running.issuer, 'stepup-rp');
-  });
-  after(async () => {
-    await running?.stop();
-    await backing?.cleanup();
+    await registerClient(suite.running.idp, 'stepup-rp');
+    config = await discover(suite.running.issuer, 'stepup-rp');
   });
 
-  const factors = () => factorsOn(running.idp.storage, clock.now);
+  const factors = () => factorsOn(suite.running.idp.storage, clock.now);
 
   /** A user with a code viewer bound from stock, as self-service would do it. */
   async function userWithCodeViewer(username: string) {
-    const user = await addUser(running.idp, { username, password: PASSWORD });
+    const user = await addUser(suite.running.idp, { username, password: PASSWORD });
     const viewer = makeCodeViewer();
-    await running.idp.storage.db.transaction((trx) => running.idp.storage.totpTokens.addToStock([viewer], trx));
+    await suite.running.idp.storage.db.transaction((trx) => suite.running.idp.storage.totpTokens.addToStock([viewer], trx));
     const bound = await factors().bindCodeViewer({ userId: user.id, serial: viewer.serial, name: 'Kodeviser på kontoret', code: codeAt(viewer, clock.step()), context: { actor: 'test' } });
     expect(bound.ok).to.equal(true);
     clock.advance(30);
@@ -70,7 +63,7 @@ describe('step-up to a second factor, end to end with openid-client', function (
     const claims = (await tokensFor(first.request, done.url)).claims();
     expect(claims?.acr).to.equal(ACR_VALUES.substantial);
     expect(claims?.amr).to.deep.equal(['pwd', 'otp', 'hwk', 'mfa']);
-    expect(running.logs.filter((line) => line.includes(`"${code}"`) || line.includes(`=${code}`))).to.deep.equal([]);
+    expect(suite.running.logs.filter((line) => line.includes(`"${code}"`) || line.includes(`=${code}`))).to.deep.equal([]);
   });
 
   it('steps a Low session up with the code alone, and says when a code was already used', async () => {
@@ -115,13 +108,13 @@ describe('step-up to a second factor, end to end with openid-client', function (
   });
 
   it('gives a relying party its own second-factor lifetime', async () => {
-    await running.idp.storage.clients.add({
+    await suite.running.idp.storage.clients.add({
       metadata: { client_id: 'brisk-rp', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code'] },
       clientSecret: 'brisk-rp-secret-that-is-long-enough-to-be-strong',
       level: 'substantial',
       secondFactorMaxAgeSeconds: 5 * 60,
     });
-    const brisk = await discover(running.issuer, 'brisk-rp');
+    const brisk = await discover(suite.running.issuer, 'brisk-rp');
     const { viewer } = await userWithCodeViewer('viggo');
     const browser = new Browser();
     const first = await start(browser, SUBSTANTIAL);
@@ -148,13 +141,13 @@ describe('step-up to a second factor, end to end with openid-client', function (
   });
 
   it('requires the client\'s minimum level, and an essential acr in the claims parameter', async () => {
-    await running.idp.storage.clients.add({
+    await suite.running.idp.storage.clients.add({
       metadata: { client_id: 'strict-rp', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code'] },
       clientSecret: 'strict-rp-secret-that-is-long-enough-to-be-strong',
       level: 'substantial',
     });
     const { viewer } = await userWithCodeViewer('william');
-    const strict = await discover(running.issuer, 'strict-rp');
+    const strict = await discover(suite.running.issuer, 'strict-rp');
     const browser = new Browser();
     const first = await start(browser, {}, strict);
     const codePage = await submit(browser, first, { username: 'william', password: PASSWORD });
@@ -169,7 +162,7 @@ describe('step-up to a second factor, end to end with openid-client', function (
   });
 
   it('tells a user without a second factor, and cancelling returns unmet_authentication_requirements', async () => {
-    await addUser(running.idp, { username: 'xenia', password: PASSWORD });
+    await addUser(suite.running.idp, { username: 'xenia', password: PASSWORD });
     const browser = new Browser();
     const first = await start(browser, SUBSTANTIAL);
     const page = await submit(browser, first, { username: 'xenia', password: PASSWORD });
@@ -190,7 +183,7 @@ describe('step-up to a second factor, end to end with openid-client', function (
     expect(page.html).to.include('spærret');
     page = await submit(browser, { html: page.html, url: first.url }, { code: codeAt(viewer, clock.step()) });
     expect(page.html).to.include('spærret');
-    const locks = await running.idp.storage.audit.list({ type: 'factor.locked' });
+    const locks = await suite.running.idp.storage.audit.list({ type: 'factor.locked' });
     expect(locks.length).to.be.greaterThan(0);
   });
 
@@ -209,7 +202,7 @@ describe('step-up to a second factor, end to end with openid-client', function (
     clock.advance(60);
     const done = await submit(browser, { html: page.html, url: first.url }, { code: codeAt(viewer, slow()) });
     expect((await tokensFor(first.request, done.url)).claims()?.acr).to.equal(ACR_VALUES.substantial);
-    const resyncs = await running.idp.storage.audit.list({ type: 'factor.resynced' });
+    const resyncs = await suite.running.idp.storage.audit.list({ type: 'factor.resynced' });
     expect(resyncs.some((event) => event.details?.drift === -29)).to.equal(true);
   });
 
