@@ -14,6 +14,17 @@ export interface StoreAdapter extends Omit<Adapter, 'consume'> {
    * first; false for every other, and for a record that is not there (expired or revoked).
    */
   consume(id: string): Promise<boolean>;
+  /**
+   * Consumes `consumedId` and stores its successor `id` as one atomic step, as `consume` then
+   * `upsert` would: both happen or neither. True for the one call that consumed it; false, with
+   * nothing stored, for every other. Only the durable store has it (a rotated refresh token).
+   */
+  rotate?(consumedId: string, id: string, payload: AdapterPayload, expiresIn: number | undefined): Promise<boolean>;
+  /**
+   * The record with the grant it names (`grantId`) as it stands, read together; `grant` is
+   * undefined when that grant is gone. Only the durable store has it.
+   */
+  findWithGrant?(id: string): Promise<{ record: AdapterPayload; grant: AdapterPayload | undefined } | undefined>;
 }
 
 /** Builds the storage adapter for one oidc-provider model ("Session", "RefreshToken", …). */

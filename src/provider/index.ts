@@ -5,6 +5,7 @@ import type { AdapterFactory, AdapterPayload } from '../adapters/types.ts';
 import type { UserRepository } from '../store/users.ts';
 import type { PrivateJwk } from '../store/signing-keys.ts';
 import { CLAIMS, createFindAccount } from './account.ts';
+import { createGrantPrefetch } from './grant-prefetch.ts';
 import { loadExistingGrant } from './grants.ts';
 import { redeemOnce } from './single-redemption.ts';
 
@@ -127,18 +128,21 @@ async function ownTokensOnly(_ctx: unknown, client: { clientId: string }, token:
 
 /**
  * oidc-provider wants an adapter class constructed per model name; ours are factories, whose
- * codes and refresh tokens are made redeemable once ({@link redeemOnce}) and whose refresh tokens
- * are read restated.
+ * codes and refresh tokens are made redeemable once ({@link redeemOnce}), whose refresh tokens
+ * are read with their grant ({@link createGrantPrefetch}) and restated.
  */
 function adapterClass(factory: AdapterFactory, restateRefreshToken: ProviderOptions['restateRefreshToken']) {
+  const grantPrefetch = createGrantPrefetch();
   return function ModelAdapter(this: unknown, model: string) {
     const adapter = redeemOnce(factory, model);
-    if (model !== 'RefreshToken' || !restateRefreshToken) return adapter;
+    if (model === 'Grant') return grantPrefetch.grants(adapter);
+    if (model !== 'RefreshToken') return adapter;
+    const store = factory(model);
     return {
       ...adapter,
       find: async (id: string) => {
-        const payload = await adapter.find(id);
-        return payload && restateRefreshToken(payload);
+        const payload = await grantPrefetch.find(store, id);
+        return payload && restateRefreshToken ? restateRefreshToken(payload) : payload;
       },
     };
   } as unknown as NonNullable<Configuration['adapter']>;

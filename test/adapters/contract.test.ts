@@ -13,6 +13,9 @@ import { createRedisStore } from '../../src/store/short-lived/redis.ts';
 import type { ShortLivedStore } from '../../src/store/short-lived/types.ts';
 import { createPostgresDatabase, hasPostgres, testRedisUrl, uniqueRedisPrefix } from '../helpers/services.ts';
 
+/** The backends of the durable models (Grant, RefreshToken), which do more than the contract. */
+const DURABLE = new Set(['pglite', 'postgres']);
+
 /** One backend under test: how to make an adapter for a model, and how to clean up. */
 interface Backend {
   adapter(model: string): StoreAdapter;
@@ -136,6 +139,63 @@ for (const [name, open] of backends) {
       expect(await tokens.find('rt-a1')).to.equal(undefined);
       expect(await tokens.find('rt-a2')).to.equal(undefined);
       expect(await tokens.find('rt-b1')).to.not.equal(undefined);
+    });
+
+    if (!DURABLE.has(name)) return;
+    describe('what only the durable store does', function () {
+      it('reads a refresh token with its grant in one step, and says when the grant is gone', async () => {
+        const tokens = adapter('RefreshToken');
+        await adapter('Grant').upsert('grant-w', { accountId: 'u1', kind: 'Grant' }, 60);
+        await tokens.upsert('rt-w1', { grantId: 'grant-w', kind: 'RefreshToken' }, 60);
+        await tokens.upsert('rt-w2', { grantId: 'grant-gone', kind: 'RefreshToken' }, 60);
+        expect(await tokens.findWithGrant!('rt-w1')).to.deep.equal({
+          record: { grantId: 'grant-w', kind: 'RefreshToken' },
+          grant: { accountId: 'u1', kind: 'Grant' },
+        });
+        expect(await tokens.findWithGrant!('rt-w2')).to.deep.equal({ record: { grantId: 'grant-gone', kind: 'RefreshToken' }, grant: undefined });
+        expect(await tokens.findWithGrant!('rt-never')).to.equal(undefined);
+      });
+
+      it('rotates: consumes the old token and stores its successor together', async () => {
+        const tokens = adapter('RefreshToken');
+        await tokens.upsert('rt-r1', { grantId: 'g-r', kind: 'RefreshToken' }, 60);
+        expect(await tokens.rotate!('rt-r1', 'rt-r2', { grantId: 'g-r', kind: 'RefreshToken', rotations: 1 }, 60)).to.equal(true);
+        expect((await tokens.find('rt-r1'))?.consumed).to.be.a('number');
+        expect(await tokens.find('rt-r2')).to.deep.equal({ grantId: 'g-r', kind: 'RefreshToken', rotations: 1 });
+        expect(await tokens.consume('rt-r2')).to.equal(true);
+      });
+
+      it('rotates one of many concurrent rotations of a token, and stores only its successor', async () => {
+        const tokens = adapter('RefreshToken');
+        await tokens.upsert('rt-race', { grantId: 'g-race', kind: 'RefreshToken' }, 60);
+        const won = await Promise.all(Array.from({ length: 20 }, (_, n) => tokens.rotate!('rt-race', `rt-next-${n}`, { grantId: 'g-race' }, 60)));
+        expect(won.filter((result) => result === true)).to.have.length(1);
+        const stored = await Promise.all(won.map((_, n) => tokens.find(`rt-next-${n}`)));
+        expect(stored.map((record, n) => (record ? n : -1)).filter((n) => n >= 0)).to.deep.equal([won.indexOf(true)]);
+      });
+
+      it('stores nothing when rotating a token that is consumed, gone or expired', async () => {
+        const tokens = adapter('RefreshToken');
+        await tokens.upsert('rt-spent', { grantId: 'g-s' }, 60);
+        await tokens.consume('rt-spent');
+        await tokens.upsert('rt-old', { grantId: 'g-s' }, 1);
+        await sleep(1100);
+        for (const old of ['rt-spent', 'rt-never-stored', 'rt-old']) {
+          expect(await tokens.rotate!(old, `${old}-next`, { grantId: 'g-s' }, 60), old).to.equal(false);
+          expect(await tokens.find(`${old}-next`), old).to.equal(undefined);
+        }
+      });
+
+      it('leaves the old token unconsumed when its successor cannot be stored', async () => {
+        const tokens = adapter('RefreshToken');
+        await tokens.upsert('rt-keep', { grantId: 'g-k' }, 60);
+        // jsonb refuses the NUL character: the insert fails inside the rotating statement.
+        const failure = await tokens.rotate!('rt-keep', 'rt-bad', { grantId: 'g-k', nonce: 'a\u0000b' }, 60).then(() => undefined, (error: Error) => error);
+        expect(failure).to.be.instanceOf(Error);
+        expect((await tokens.find('rt-keep'))?.consumed).to.equal(undefined);
+        expect(await tokens.find('rt-bad')).to.equal(undefined);
+        expect(await tokens.consume('rt-keep')).to.equal(true);
+      });
     });
   });
 }

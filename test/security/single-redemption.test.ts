@@ -84,4 +84,30 @@ describe('security: codes and refresh tokens are redeemed once, across nodes', f
     expect(second.access_token).to.be.a('string');
     expect(second.refresh_token).to.not.equal(first.refresh_token);
   });
+
+  it('refuses a refresh token whose grant is gone, though the token is read with its grant', async () => {
+    const { tokens } = await logIn(onA, new Browser(), { username: 'gudrun', password: PASSWORD });
+    const refreshToken = tokens.refresh_token as string;
+    const introspected = await client.tokenIntrospection(onA, refreshToken);
+    expect(introspected.active).to.equal(true);
+    await nodeA.idp.storage.db('oidc_payloads').where({ model: 'Grant' }).delete();
+    expect((await client.tokenIntrospection(onB, refreshToken)).active).to.equal(false);
+    const refused = await client.refreshTokenGrant(onB, refreshToken).then(() => 'ok', (error: { error?: string }) => error.error);
+    expect(refused).to.equal('invalid_grant');
+  });
+
+  it('refreshes in three Postgres statements: the token with its grant, the account, the rotation', async () => {
+    const { tokens } = await logIn(onA, new Browser(), { username: 'gudrun', password: PASSWORD });
+    const statements: string[] = [];
+    const record = (query: { sql: string }) => statements.push(query.sql);
+    nodeA.idp.storage.db.on('query', record);
+    try {
+      await client.refreshTokenGrant(onA, tokens.refresh_token as string);
+    } finally {
+      nodeA.idp.storage.db.off('query', record);
+    }
+    expect(statements, statements.join('\n')).to.have.length(3);
+    expect(statements[0]).to.match(/left join oidc_payloads g/);
+    expect(statements[2]).to.match(/^with consumed as/);
+  });
 });
