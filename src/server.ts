@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config/index.ts';
 import { SealedSecretError } from './crypto/secret-box.ts';
 import { seedDemo } from './demo/seed.ts';
 import { createLogPipe } from './http/log-pipe.ts';
+import { settleHeap } from './settle-heap.ts';
 import { DataDirBusyError } from './store/embedded/data-dir-lock.ts';
 import { openEmbeddedServer, type EmbeddedServerStorage } from './store/embedded/server-side.ts';
 
@@ -76,6 +77,8 @@ async function main() {
     }
   }
 
+  // Before listening, so that its pause holds up no request.
+  settleHeap();
   const server: Server = idp.app.listen(config.port, () => {
     logger.info({ issuer: config.issuer, port: config.port }, 'stepup-idp listening');
   });
