@@ -248,7 +248,7 @@ export async function createIdp(options: IdpOptions): Promise<Idp> {
     audit: storage.audit,
     store: storage.shortLived,
     pairingKey: deriveKey(config.secretKey, 'pairing-code'),
-    argon2: config.argon2,
+    pinKey: deriveKey(config.secretKey, 'device-pin'),
     limits: config.factorLockout,
     now,
   });

@@ -1,7 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 
 /** The purposes a key is derived from `SECRET_KEY` for; one key per purpose, never shared. */
-export type KeyPurpose = 'at-rest' | 'cookies' | 'csrf' | 'dpop-nonce' | 'access-pass' | 'audit-username' | 'pairing-code' | 'vapid' | 'saml-nameid' | 'user-attribute';
+export type KeyPurpose = 'at-rest' | 'cookies' | 'csrf' | 'dpop-nonce' | 'access-pass' | 'audit-username' | 'pairing-code' | 'device-pin' | 'vapid' | 'saml-nameid' | 'user-attribute';
 
 /**
  * Derives a key for one purpose from `SECRET_KEY` with HKDF-SHA256 (RFC 5869), so one

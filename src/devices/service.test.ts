@@ -4,12 +4,12 @@ import { hashPassword } from '../auth/password-hash.ts';
 import type { AuditEvent, AuditLog } from '../store/audit.ts';
 import type { DeviceChanges, DeviceRecord, DeviceRepository } from '../store/devices.ts';
 import { createMemoryStore } from '../store/short-lived/memory.ts';
+import { hashPin } from './pin-hash.ts';
 import { createDeviceService, effectiveStatus } from './service.ts';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const LIMITS = { maxFailures: 5, baseSeconds: 300, maxSeconds: 86400 };
-// Cheap argon2id for a unit test; the parameters are stored in the hash.
-const ARGON2 = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+const PIN_KEY = Buffer.alloc(32, 7);
 
 describe('effectiveStatus', () => {
   it('keeps a running lock, and reads a lock that ran out as active', () => {
@@ -22,11 +22,11 @@ describe('effectiveStatus', () => {
 
 describe('checkPin', () => {
   /** One device in memory behind the repository's row lock, and what was audited and published. */
-  async function setUp(status: DeviceRecord['status'] = 'active') {
+  async function setUp(status: DeviceRecord['status'] = 'active', pinHash?: string) {
     let clock = NOW;
     const device: DeviceRecord = {
       id: '6f1c2a4e-8d0b-4c55-9a7e-3b2d1f0e9c8a', userId: 'u1', kind: 'desktop', name: 'pc', publicKey: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' },
-      pinHash: await hashPassword('2580', ARGON2), status, pairingCodeId: null, pushSubscription: null, failureCount: 0, lockCount: 0,
+      pinHash: pinHash ?? (await hashPin('2580', PIN_KEY)), status, pairingCodeId: null, pushSubscription: null, failureCount: 0, lockCount: 0,
       lockedUntil: null, createdAt: new Date(NOW), pairedAt: new Date(NOW), lastUsedAt: null, revokedAt: null,
     };
     const audited: AuditEvent[] = [];
@@ -40,7 +40,7 @@ describe('checkPin', () => {
     } as unknown as DeviceRepository;
     const audit: AuditLog = { record: async (event) => void audited.push(event), list: async () => [] };
     const service = createDeviceService({
-      devices, pairingCodes: {} as never, users: {} as never, audit, store, pairingKey: Buffer.alloc(32), argon2: ARGON2, limits: LIMITS, now: () => clock,
+      devices, pairingCodes: {} as never, users: {} as never, audit, store, pairingKey: Buffer.alloc(32), pinKey: PIN_KEY, limits: LIMITS, now: () => clock,
     });
     const check = (pin: string, id = device.id) => service.checkPin({ deviceId: id, pin, context: { actor: 'device' } });
     return { device, audited, published, check, tick: (ms: number) => (clock += ms), close: () => store.close() };
@@ -52,6 +52,23 @@ describe('checkPin', () => {
     expect(await check('2580')).to.deep.equal({ ok: true });
     expect(device).to.include({ failureCount: 0, lockCount: 0, lockedUntil: null, status: 'active' });
     expect(device.lastUsedAt?.getTime()).to.equal(NOW);
+    await close();
+  });
+
+  it('replaces a PIN hash stored unkeyed at the password parameters with a keyed one, after a right PIN only', async () => {
+    const unkeyed = await hashPassword('2580', { memoryCost: 19456, timeCost: 2, parallelism: 1 });
+    const { device, check, close } = await setUp('active', unkeyed);
+    expect(await check('1357')).to.deep.include({ ok: false, reason: 'wrong_pin' });
+    expect(device.pinHash).to.equal(unkeyed);
+    expect(await check('2580')).to.deep.equal({ ok: true });
+    expect(device.pinHash).to.match(/^\$argon2id\$v=19\$m=8192,t=1,p=1\$/);
+    expect(await check('2580')).to.deep.equal({ ok: true });
+    await close();
+  });
+
+  it('refuses the right PIN checked with another key: the hash is useless without it', async () => {
+    const { check, close } = await setUp('active', await hashPin('2580', Buffer.alloc(32, 8)));
+    expect(await check('2580')).to.deep.include({ ok: false, reason: 'wrong_pin' });
     await close();
   });
 

@@ -6,8 +6,6 @@
  */
 import { countFailure, CLEARED, runningLock, type FailureLimits } from '../auth/failure-count.ts';
 import { decideAttempt } from '../auth/lockout.ts';
-import { hashPassword, verifyPassword } from '../auth/password-hash.ts';
-import type { Argon2Params } from '../config/index.ts';
 import type { ActContext, AuditLog, AuditType } from '../store/audit.ts';
 import { DeviceKeyTakenError, type DeviceKind, type DevicePublicKey, type DeviceRecord, type DeviceRepository, type DeviceStatus } from '../store/devices.ts';
 import type { PairingCodeRepository } from '../store/pairing-codes.ts';
@@ -15,6 +13,7 @@ import type { ShortLivedStore } from '../store/short-lived/types.ts';
 import type { UserRepository } from '../store/users.ts';
 import { publishDeviceNotice, type ClosedReason } from './notices.ts';
 import { generatePairingCode, hashPairingCode, normalisePairingCode, PAIRING_CODE_TTL_SECONDS } from './pairing-code.ts';
+import { hashPin, verifyPin } from './pin-hash.ts';
 import { checkPinRule } from './pin.ts';
 import { keyThumbprint, verifyRegistrationProof } from './signature.ts';
 
@@ -86,8 +85,8 @@ export function createDeviceService(deps: {
   store: ShortLivedStore;
   /** HMAC key for pairing codes, derived from `SECRET_KEY` for this purpose only. */
   pairingKey: Buffer;
-  /** argon2id parameters for PIN hashes (those of passwords). */
-  argon2: Argon2Params;
+  /** The key PIN hashes are made with (`pin-hash.ts`), derived from `SECRET_KEY` for this purpose only. */
+  pinKey: Buffer;
   /** Wrong PINs before a lock, and how long locks last (`FACTOR_LOCKOUT_*`). */
   limits: FailureLimits;
   /** The clock, epoch ms. */
@@ -141,7 +140,7 @@ export function createDeviceService(deps: {
           name,
           publicKey: { kty: 'EC', crv: 'P-256', x: publicKey.x, y: publicKey.y },
           keyThumbprint: keyThumbprint(publicKey),
-          pinHash: await hashPassword(pin, deps.argon2),
+          pinHash: await hashPin(pin, deps.pinKey),
           pairingCodeId: code.id,
           now,
         });
@@ -208,8 +207,9 @@ export function createDeviceService(deps: {
         if (state.status !== 'active') return { result: { ok: false, reason: 'unusable' } };
         // A lock that ran out leaves its history (lock_count), so the next lock lasts longer.
         const count = { failureCount: device.failureCount, lockCount: device.lockCount, lockedUntil: runningLock({ count: device, now }) ?? null };
-        if (await verifyPassword(device.pinHash, pin)) {
-          await update({ ...CLEARED, status: 'active', lastUsedAt: now });
+        const pinCheck = await verifyPin(device.pinHash, pin, deps.pinKey);
+        if (pinCheck.matches) {
+          await update({ ...CLEARED, status: 'active', lastUsedAt: now, ...(pinCheck.rehashed && { pinHash: pinCheck.rehashed }) });
           return { result: { ok: true } };
         }
         const counted = countFailure({ count, now, limits: deps.limits });

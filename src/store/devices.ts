@@ -74,6 +74,8 @@ export interface DeviceChanges {
   lockCount?: number;
   lockedUntil?: Date | null;
   lastUsedAt?: Date;
+  /** The PIN's hash in a newer form (`devices/pin-hash.ts`), replaced after a right PIN. */
+  pinHash?: string;
 }
 
 /** Why pairing did not happen. */
@@ -259,6 +261,7 @@ export function createDeviceRepository(db: Knex): DeviceRepository {
             ...(changes.lockCount !== undefined ? { lock_count: changes.lockCount } : {}),
             ...(changes.lockedUntil !== undefined ? { locked_until: changes.lockedUntil } : {}),
             ...(changes.lastUsedAt !== undefined ? { last_used_at: changes.lastUsedAt } : {}),
+            ...(changes.pinHash !== undefined ? { pin_hash: changes.pinHash } : {}),
           }));
         };
         return work(row && toRecord(row), update);

@@ -82,7 +82,7 @@ describe('device API', function () {
       const stored = await node.idp.storage.devices.find(device.deviceId);
       expect(stored).to.include({ userId: user.id, kind: 'desktop', name: 'Kontor-pc', status: 'pending' });
       expect(stored?.publicKey).to.deep.equal(device.key.publicKey);
-      expect(stored?.pinHash).to.match(/^\$argon2id\$/);
+      expect(stored?.pinHash).to.match(/^\$argon2id\$v=19\$m=8192,t=1,p=1\$/);
       const rows = JSON.stringify(await node.idp.storage.db('pairing_codes').where({ user_id: user.id }));
       expect(rows).to.not.include(code.replace('-', ''));
 

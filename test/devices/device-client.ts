@@ -34,7 +34,7 @@ export function deviceServiceOf(idp: Pick<Idp, 'storage'>, now: () => number = D
     audit: idp.storage.audit,
     store: idp.storage.shortLived,
     pairingKey: deriveKey(TEST_SECRET_KEY, 'pairing-code'),
-    argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
+    pinKey: deriveKey(TEST_SECRET_KEY, 'device-pin'),
     limits: { maxFailures: 5, baseSeconds: 300, maxSeconds: 86400 },
     now,
   });

@@ -15,7 +15,7 @@ const KINDS = ['desktop', 'app'] as const satisfies readonly DeviceKind[];
 /** What the storage and configuration a device command needs. */
 export interface DeviceCommandDeps {
   storage: Pick<Storage, 'devices' | 'pairingCodes' | 'users' | 'audit' | 'shortLived'>;
-  config: Pick<IdpConfig, 'secretKey' | 'argon2' | 'factorLockout'>;
+  config: Pick<IdpConfig, 'secretKey' | 'factorLockout'>;
 }
 
 /** What `stepup` shows of a device: never its key or PIN hash. */
@@ -44,7 +44,7 @@ function serviceOf(deps: DeviceCommandDeps): DeviceService {
     audit: deps.storage.audit,
     store: deps.storage.shortLived,
     pairingKey: deriveKey(deps.config.secretKey, 'pairing-code'),
-    argon2: deps.config.argon2,
+    pinKey: deriveKey(deps.config.secretKey, 'device-pin'),
     limits: deps.config.factorLockout,
     now: Date.now,
   });
