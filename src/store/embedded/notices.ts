@@ -47,14 +47,17 @@ export function createRelayStore(options: { server: LockHolder }): RelayStore {
   return {
     kind: 'relay',
     get: () => refuse('get'),
+    getMany: () => refuse('getMany'),
     async set(key, value, ttlMs) {
       queue.push({ op: 'set', key, value, ttlMs });
     },
     setIfAbsent: () => refuse('setIfAbsent'),
+    setIfAbsentAlongside: () => refuse('setIfAbsentAlongside'),
     async delete(...keys) {
       queue.push({ op: 'delete', keys });
     },
     increment: () => refuse('increment'),
+    incrementUnless: () => refuse('incrementUnless'),
     decrement: () => refuse('decrement'),
     addToSet: () => refuse('addToSet'),
     setMembers: () => refuse('setMembers'),

@@ -28,6 +28,12 @@ export function createMemoryStore(options: { now?: () => number } = {}): ShortLi
   };
   const expiry = (ttlMs?: number) => (ttlMs === undefined ? null : now() + ttlMs);
   const text = (entry: Entry | undefined) => (typeof entry?.value === 'string' ? entry.value : null);
+  const count = (key: string, amount: number, ttlMs: number) => {
+    const entry = live(key);
+    const counted = Number(text(entry) ?? 0) + amount;
+    entries.set(key, { value: String(counted), expiresAt: entry ? entry.expiresAt : expiry(ttlMs) });
+    return counted;
+  };
 
   const sweeper = setInterval(() => {
     for (const key of entries.keys()) live(key);
@@ -39,6 +45,9 @@ export function createMemoryStore(options: { now?: () => number } = {}): ShortLi
     async get(key) {
       return text(live(key));
     },
+    async getMany(...keys) {
+      return keys.map((key) => text(live(key)));
+    },
     async set(key, value, ttlMs) {
       entries.set(key, { value, expiresAt: expiry(ttlMs) });
     },
@@ -47,20 +56,23 @@ export function createMemoryStore(options: { now?: () => number } = {}): ShortLi
       entries.set(key, { value, expiresAt: expiry(ttlMs) });
       return true;
     },
+    async setIfAbsentAlongside(key, value, owner, ttlMs) {
+      const ownerEntry = live(owner);
+      if (!ownerEntry || live(key)) return false;
+      entries.set(key, { value, expiresAt: ownerEntry.expiresAt ?? expiry(ttlMs) });
+      return true;
+    },
     async delete(...keys) {
       for (const key of keys) entries.delete(key);
     },
     async increment(key, ttlMs) {
-      const entry = live(key);
-      const count = Number(text(entry) ?? 0) + 1;
-      entries.set(key, { value: String(count), expiresAt: entry ? entry.expiresAt : expiry(ttlMs) });
-      return count;
+      return count(key, 1, ttlMs);
+    },
+    async incrementUnless(key, ttlMs, guard) {
+      return live(guard) ? null : count(key, 1, ttlMs);
     },
     async decrement(key, ttlMs) {
-      const entry = live(key);
-      const count = Number(text(entry) ?? 0) - 1;
-      entries.set(key, { value: String(count), expiresAt: entry ? entry.expiresAt : expiry(ttlMs) });
-      return count;
+      return count(key, -1, ttlMs);
     },
     async addToSet(key, member, ttlMs) {
       const entry = live(key);

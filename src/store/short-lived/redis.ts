@@ -24,6 +24,58 @@ export const REDIS_TIMEOUTS = {
 const PROBE_KEY = 'ready-probe';
 
 /**
+ * Operations of several commands as Lua scripts: one command each, atomic without MULTI, which
+ * cost four commands and their replies per counter (issue 10). ioredis sends the script once
+ * per connection and its SHA1 after. Scripts with no shebang run each write as a command of its
+ * own, so a full Redis refuses the first with the same OOM reply (`store/outage.ts`).
+ */
+const SCRIPTS = {
+  /** KEYS: counter. ARGV: amount, ttl ms. PEXPIRE NX keeps an existing counter's expiry. */
+  count: {
+    numberOfKeys: 1,
+    lua: `local count = redis.call('incrby', KEYS[1], ARGV[1])
+redis.call('pexpire', KEYS[1], ARGV[2], 'NX')
+return count`,
+  },
+  /** KEYS: counter, guard. ARGV: ttl ms. Nil, nothing counted, while the guard exists. */
+  countUnless: {
+    numberOfKeys: 2,
+    lua: `if redis.call('exists', KEYS[2]) == 1 then return false end
+local count = redis.call('incr', KEYS[1])
+redis.call('pexpire', KEYS[1], ARGV[1], 'NX')
+return count`,
+  },
+  /** KEYS: set. ARGV: member, ttl ms. GT lengthens a shorter life, NX gives a new set one. */
+  addToSet: {
+    numberOfKeys: 1,
+    lua: `redis.call('sadd', KEYS[1], ARGV[1])
+redis.call('pexpire', KEYS[1], ARGV[2], 'GT')
+redis.call('pexpire', KEYS[1], ARGV[2], 'NX')
+return 1`,
+  },
+  /** KEYS: key, owner. ARGV: value, ttl ms if the owner never expires. 1 if stored. */
+  setIfAbsentAlongside: {
+    numberOfKeys: 2,
+    lua: `local ttl = redis.call('pttl', KEYS[2])
+if ttl == -2 then return 0 end
+if ttl == -1 then ttl = tonumber(ARGV[2]) end
+if redis.call('set', KEYS[1], ARGV[1], 'PX', math.max(ttl, 1), 'NX') then return 1 end
+return 0`,
+  },
+} as const;
+
+/** The scripts as ioredis defines them on a client (`defineCommand`). */
+interface Scripts {
+  count(key: string, amount: number, ttlMs: number): Promise<number>;
+  countUnless(key: string, guard: string, ttlMs: number): Promise<number | null>;
+  addToSet(key: string, member: string, ttlMs: number): Promise<number>;
+  setIfAbsentAlongside(key: string, owner: string, value: string, ttlMs: number): Promise<number>;
+}
+
+/** Redis takes whole milliseconds, and PX 0 is an error. */
+const wholeMs = (ttlMs: number) => Math.max(1, Math.ceil(ttlMs));
+
+/**
  * The Redis-backed store shared by every node. `keyPrefix` keeps several IdPs (or test runs) on
  * one Redis apart. Pub/sub needs a connection of its own, opened on the first subscribe.
  */
@@ -50,6 +102,8 @@ export function createRedisStore(options: {
     return client;
   };
   const redis = connect();
+  for (const [name, script] of Object.entries(SCRIPTS)) redis.defineCommand(name, script);
+  const scripts = redis as Redis & Scripts;
   let subscriber: Redis | undefined;
   const handlers = new Map<string, Set<(message: string) => void>>();
 
@@ -58,33 +112,33 @@ export function createRedisStore(options: {
     async get(key) {
       return redis.get(key);
     },
+    async getMany(...keys) {
+      return keys.length ? redis.mget(...keys) : [];
+    },
     async set(key, value, ttlMs) {
       if (ttlMs === undefined) await redis.set(key, value);
-      else await redis.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+      else await redis.set(key, value, 'PX', wholeMs(ttlMs));
     },
     async setIfAbsent(key, value, ttlMs) {
-      return (await redis.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK';
+      return (await redis.set(key, value, 'PX', wholeMs(ttlMs), 'NX')) === 'OK';
+    },
+    async setIfAbsentAlongside(key, value, owner, ttlMs) {
+      return (await scripts.setIfAbsentAlongside(key, owner, value, wholeMs(ttlMs))) === 1;
     },
     async delete(...keys) {
       if (keys.length) await redis.del(...keys);
     },
     async increment(key, ttlMs) {
-      // INCR and the first PEXPIRE in one round trip; NX keeps an existing counter's expiry.
-      const results = await redis.multi().incr(key).pexpire(key, Math.ceil(ttlMs), 'NX').exec();
-      const [error, count] = results?.[0] ?? [new Error('redis transaction failed')];
-      if (error) throw error;
-      return Number(count);
+      return scripts.count(key, 1, wholeMs(ttlMs));
+    },
+    async incrementUnless(key, ttlMs, guard) {
+      return scripts.countUnless(key, guard, wholeMs(ttlMs));
     },
     async decrement(key, ttlMs) {
-      const results = await redis.multi().decr(key).pexpire(key, Math.ceil(ttlMs), 'NX').exec();
-      const [error, count] = results?.[0] ?? [new Error('redis transaction failed')];
-      if (error) throw error;
-      return Number(count);
+      return scripts.count(key, -1, wholeMs(ttlMs));
     },
     async addToSet(key, member, ttlMs) {
-      const results = await redis.multi().sadd(key, member).pexpire(key, Math.ceil(ttlMs), 'GT').pexpire(key, Math.ceil(ttlMs), 'NX').exec();
-      const failed = results?.find(([error]) => error);
-      if (!results || failed) throw failed?.[0] ?? new Error('redis transaction failed');
+      await scripts.addToSet(key, member, wholeMs(ttlMs));
     },
     async setMembers(key) {
       return redis.smembers(key);
