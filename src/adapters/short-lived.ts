@@ -10,18 +10,19 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * oidc-provider adapter over the short-lived store (Redis, or memory in embedded mode).
  *
  * Layout per record: `oidc:<Model>:<id>` holds the JSON payload with its TTL; `…:consumed` is
- * set once, atomically, when the record is consumed (its creator
+ * set once, atomically, when the record is consumed, and expires with it (its creator
  * is the one caller told it won); `oidc:<Model>:uid:<uid>` and
  * `…:user_code:<code>` point at ids; `oidc:grant:<grantId>` is the set of record keys of a
  * grant, so `revokeByGrantId` removes them all.
  */
 export function createShortLivedAdapter(store: ShortLivedStore, model: string): StoreAdapter {
   const key = (id: string) => `oidc:${model}:${id}`;
+  const consumedKey = (id: string) => `${key(id)}:consumed`;
   const grantKey = (grantId: string) => `oidc:grant:${grantId}`;
   const indexKey = (kind: 'uid' | 'user_code', value: string) => `oidc:${model}:${kind}:${value}`;
 
   const find = async (id: string): Promise<AdapterPayload | undefined> => {
-    const [json, consumed] = await Promise.all([store.get(key(id)), store.get(`${key(id)}:consumed`)]);
+    const [json, consumed] = await store.getMany(key(id), consumedKey(id));
     if (!json) return undefined;
     const payload = JSON.parse(json) as AdapterPayload;
     return consumed ? { ...payload, consumed: Number(consumed) } : payload;
@@ -33,7 +34,7 @@ export function createShortLivedAdapter(store: ShortLivedStore, model: string): 
   };
 
   const destroy = async (id: string) => {
-    await store.delete(key(id), `${key(id)}:consumed`);
+    await store.delete(key(id), consumedKey(id));
   };
 
   return {
@@ -51,10 +52,9 @@ export function createShortLivedAdapter(store: ShortLivedStore, model: string): 
     findByUid: (uid) => findBy('uid', uid),
     findByUserCode: (userCode) => findBy('user_code', userCode),
     async consume(id) {
-      const [json, ttl] = await Promise.all([store.get(key(id)), store.ttl(key(id))]);
-      if (!json) return false;
-      // SET NX: of any number of racing calls, on any node, exactly one creates the marker.
-      return store.setIfAbsent(`${key(id)}:consumed`, String(Math.floor(Date.now() / 1000)), ttl ?? DAY_MS);
+      // Of any number of racing calls, on any node, exactly one creates the marker, and none
+      // once the record has expired or been revoked.
+      return store.setIfAbsentAlongside(consumedKey(id), String(Math.floor(Date.now() / 1000)), key(id), DAY_MS);
     },
     destroy,
     async revokeByGrantId(grantId) {
