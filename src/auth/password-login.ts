@@ -126,10 +126,10 @@ export function createPasswordLogin(deps: {
         }
         return fail('throttled', subject, context);
       }
-      if (await remaining(subject.key)) return fail('locked', subject, context);
-
-      const attempt = await store.increment(k.attempts, DAY_MS);
-      if (decideAttempt({ attempt, maxFailures: limits.maxFailures }) === 'refuse' || (await remaining(subject.key))) {
+      // Counted only while no lock runs, in one atomic step, so a lock set by a racing attempt
+      // is seen however the two interleave (null: locked, nothing counted).
+      const attempt = await store.incrementUnless(k.attempts, DAY_MS, k.lock);
+      if (attempt === null || decideAttempt({ attempt, maxFailures: limits.maxFailures }) === 'refuse') {
         return fail('locked', subject, context);
       }
 
@@ -140,8 +140,7 @@ export function createPasswordLogin(deps: {
         // Success forgets the failures and the lock history (the next lock starts short again)
         // and gives back the IP's reservation, so an office behind one address is not throttled
         // by its own morning logins.
-        await store.delete(k.attempts, k.locks);
-        await store.decrement(ipKey(context.ip), ipWindowMs);
+        await Promise.all([store.delete(k.attempts, k.locks), store.decrement(ipKey(context.ip), ipWindowMs)]);
         if (needsRehash(user.passwordHash as string, argon2)) {
           await users.setPasswordHash(user.id, await hashPassword(password, argon2));
           await audit.record({ type: 'user.password.rehashed', actor: 'system', userId: user.id, username: user.username, requestId: context.requestId });
