@@ -102,13 +102,16 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
 
   /** The flow of `:uid` and what it has proven; an unknown or ended one is `interaction_expired`. */
   async function loadFlow(ctx: Context, next: Next) {
-    const loaded = await deps.flows.load(ctx, ctx.params.uid as string);
+    const uid = ctx.params.uid as string;
+    // Read beside the flow, so both reads share one round trip to the store (issue 10); for a
+    // flow that is gone, the record read is simply not used.
+    const [loaded, proven] = await Promise.all([deps.flows.load(ctx, uid), deps.authentications.forFlow(uid)]);
     if (!loaded) throw new IdpError('interaction_expired');
     requestState(ctx).formTargets = loaded.flow.returnOrigin ? [loaded.flow.returnOrigin] : [];
     (ctx.state as { interaction: Interaction }).interaction = {
       ...loaded,
       session: (await deps.sessions.current(ctx))?.authentication,
-      proven: await deps.authentications.forFlow(loaded.flow.uid),
+      proven,
     };
     return next();
   }
@@ -300,10 +303,12 @@ export function createInteractionRouter(deps: InteractionDeps): Router {
     if (!outcome.ok) return loginPage(ctx, { username, error: text(ctx, 'login.failed') });
 
     const proven: SessionAuthentication = { accountId: outcome.user.id, passwordAt: nowSeconds() };
-    await deps.authentications.saveForFlow(flow.uid, proven, deps.flowTtlSeconds);
     interaction(ctx).proven = proven;
-    // The second-factor page gets its own URL (post, redirect, get), so a reload asks nothing twice.
+    // The second-factor page gets its own URL (post, redirect, get), so a reload asks nothing
+    // twice; the flow keeps what the password proved for it. A login that needs no second
+    // factor finishes now, and the SSO session records it: nothing to keep for the flow.
     if (flowProgress({ ...interaction(ctx), now: nowSeconds() }).decision.secondFactor) {
+      await deps.authentications.saveForFlow(flow.uid, proven, deps.flowTtlSeconds);
       ctx.status = 303;
       return ctx.redirect(paths(flow).base);
     }
