@@ -24,7 +24,13 @@ interface SamlifyEntity {
   readonly entitySetting: unknown;
 }
 
-const { IdentityProvider, SamlLib, ServiceProvider } = createRequire(import.meta.url)('samlify') as Samlify;
+/**
+ * samlify, loaded at the first encrypted assertion: it and the xmldom, node-rsa and lodash it
+ * brings are some 4 MB of heap that a node whose SPs take plain assertions never needs (issue 10's
+ * memory goal at rest).
+ */
+let samlify: Samlify | undefined;
+const loadSamlify = () => (samlify ??= createRequire(import.meta.url)('samlify') as Samlify);
 
 /** Content-encryption algorithms (XML Encryption 1.1 §5.2). */
 export const DATA_ENCRYPTION = {
@@ -63,7 +69,7 @@ export function createAssertionEncryption(idp: { entityId: string; issuer: strin
   const entityFor = (dataEncryption: string) => {
     const known = entities.get(dataEncryption);
     if (known) return known;
-    const made = IdentityProvider({
+    const made = loadSamlify().IdentityProvider({
       entityID: idp.entityId,
       isAssertionEncrypted: true,
       dataEncryptionAlgorithm: dataEncryption,
@@ -78,6 +84,7 @@ export function createAssertionEncryption(idp: { entityId: string; issuer: strin
   return async function encryptAssertion(responseXml: string, recipient: EncryptionRecipient): Promise<string> {
     // From settings, not the SP's stored metadata: we pick the certificate, and samlify would
     // take all of an SP's encryption certificates as one.
+    const { ServiceProvider, SamlLib } = loadSamlify();
     const sp = ServiceProvider({ entityID: recipient.entityId, encryptCert: pem(recipient.certificate) });
     const base64 = await SamlLib.encryptAssertion(entityFor(dataEncryptionFor(recipient.encryptionMethods)), sp, responseXml);
     return Buffer.from(base64, 'base64').toString('utf8');
