@@ -7,8 +7,6 @@
  */
 import { randomBytes, webcrypto } from 'node:crypto';
 
-import { BasicConstraintsExtension, KeyUsageFlags, KeyUsagesExtension, Name, X509CertificateGenerator } from '@peculiar/x509';
-
 import type { PrivateJwk } from '../store/signing-keys.ts';
 
 /** How long a signing certificate is valid. Keys rotate well before; SPs that check expiry see no surprise. */
@@ -31,10 +29,15 @@ const RSA_MEMBERS = new Set(['kty', 'n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi']);
 
 const RSA_SHA256 = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } as const;
 
-/** A PEM self-signed certificate for an RS256 key, signed with RSA-SHA256 (RFC 5280). */
+/**
+ * A PEM self-signed certificate for an RS256 key, signed with RSA-SHA256 (RFC 5280). The library
+ * is imported here, as a certificate is made only with a new key: it and the ASN.1 libraries it
+ * brings are heap a node at rest does not need (issue 10's memory goal).
+ */
 export async function createSigningCertificate(options: SigningCertificateOptions): Promise<string> {
   const { jwk, commonName, notBefore, validityMs = CERTIFICATE_VALIDITY_MS } = options;
   if (jwk.kty !== 'RSA') throw new TypeError(`a signing certificate is made for RSA keys only, not ${String(jwk.kty)}`);
+  const { BasicConstraintsExtension, KeyUsageFlags, KeyUsagesExtension, Name, X509CertificateGenerator } = await import('@peculiar/x509');
   // Only the key material: WebCrypto checks `alg`/`use`/`key_ops` against the import, and `kid` is ours.
   const material = Object.fromEntries(Object.entries(jwk).filter(([name]) => RSA_MEMBERS.has(name))) as webcrypto.JsonWebKey;
   const privateKey = await webcrypto.subtle.importKey('jwk', material, RSA_SHA256, false, ['sign']);

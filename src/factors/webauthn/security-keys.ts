@@ -1,14 +1,9 @@
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import { COSEALG, decodeClientDataJSON } from '@simplewebauthn/server/helpers';
 
 import type { ActContext, AuditLog, AuditType } from '../../store/audit.ts';
 import { CredentialTakenError, type WebAuthnCredentialRecord, type WebAuthnCredentialRepository } from '../../store/webauthn-credentials.ts';
@@ -23,11 +18,13 @@ import { decideSignCount, securityKeyAmr, type RelyingParty } from './rules.ts';
 export const CEREMONY_TIMEOUT_MS = 120_000;
 
 /**
- * The signature algorithms a key may register with (COSE, RFC 9053): EdDSA, ES256 and RS256,
- * which every security key and passkey offers. Named here rather than left to the library, whose
- * default probes Node for ML-DSA (an experimental WebCrypto feature, warned about on stderr).
+ * The signature algorithms a key may register with: EdDSA (-8), ES256 (-7) and RS256 (-257), by
+ * their COSE identifiers (RFC 9053 §2.1, §2.2; RFC 8812 §2), which every security key and passkey
+ * offers. Named here rather than left to the library, whose default probes Node for ML-DSA (an
+ * experimental WebCrypto feature, warned about on stderr); as numbers, as the library's
+ * `COSEALG` would load the library with this module.
  */
-const SUPPORTED_ALGORITHMS = [COSEALG.EdDSA, COSEALG.ES256, COSEALG.RS256];
+const SUPPORTED_ALGORITHMS = [-8, -7, -257];
 
 /** The audit events of a login with a security key, as every kind names them. */
 export const SECURITY_KEY_LOGIN_EVENTS = {
@@ -83,7 +80,11 @@ export interface SecurityKeys {
   rename(input: { userId: string; credentialId: string; name: string; context: ActContext }): Promise<boolean>;
 }
 
-/** {@link SecurityKeys} with @simplewebauthn/server doing the protocol's checks. */
+/**
+ * {@link SecurityKeys} with @simplewebauthn/server doing the protocol's checks. The library is
+ * imported at the first ceremony: with the X.509 and ASN.1 libraries it brings it is some 4 MB of
+ * heap, which a node at rest does not need (issue 10's memory goal).
+ */
 export function createSecurityKeys(deps: SecurityKeysDeps): SecurityKeys {
   const { relyingParty } = deps;
   const now = () => new Date(deps.now());
@@ -92,6 +93,7 @@ export function createSecurityKeys(deps: SecurityKeysDeps): SecurityKeys {
 
   /** The response's JSON and the challenge it answers, taken from the session's open one. */
   async function takeChallenge<T extends { response: { clientDataJSON: string } }>(input: { purpose: CeremonyPurpose; userId: string; boundTo: string; response: string }) {
+    const { decodeClientDataJSON } = await import('@simplewebauthn/server/helpers');
     let parsed: T;
     let received: string;
     try {
@@ -107,6 +109,7 @@ export function createSecurityKeys(deps: SecurityKeysDeps): SecurityKeys {
 
   return {
     async registrationOptions({ userId, username, displayName, boundTo }) {
+      const { generateRegistrationOptions } = await import('@simplewebauthn/server');
       const existing = await deps.credentials.listForUser(userId);
       const options = await generateRegistrationOptions({
         rpName: deps.relyingPartyName,
@@ -130,6 +133,7 @@ export function createSecurityKeys(deps: SecurityKeysDeps): SecurityKeys {
     async register({ userId, boundTo, name, response, context }) {
       const taken = await takeChallenge<RegistrationResponseJSON>({ purpose: 'registration', userId, boundTo, response });
       if (!taken.ok) return taken;
+      const { verifyRegistrationResponse } = await import('@simplewebauthn/server');
       const verification = await verifyRegistrationResponse({
         response: taken.parsed,
         expectedChallenge: taken.challenge,
@@ -164,6 +168,7 @@ export function createSecurityKeys(deps: SecurityKeysDeps): SecurityKeys {
     async authenticationOptions({ userId, credentialId, boundTo }) {
       const credential = await deps.credentials.findForUser(userId, credentialId);
       if (!credential) return undefined;
+      const { generateAuthenticationOptions } = await import('@simplewebauthn/server');
       const options = await generateAuthenticationOptions({
         rpID: relyingParty.id,
         allowCredentials: [{ id: credential.credentialId, transports: credential.transports }],
@@ -181,6 +186,7 @@ export function createSecurityKeys(deps: SecurityKeysDeps): SecurityKeys {
       };
       const taken = await takeChallenge<AuthenticationResponseJSON>({ purpose: 'authentication', userId, boundTo, response });
       if (!taken.ok) return refuse(taken.reason);
+      const { verifyAuthenticationResponse } = await import('@simplewebauthn/server');
       const result = await deps.credentials.withCredentialLocked(credentialId, async (credential, accept) => {
         // Our id names the user's key; the response must be signed by that very credential.
         if (!credential || credential.userId !== userId || credential.credentialId !== taken.parsed.id) return { ok: false as const, reason: 'wrong_credential' as const };
