@@ -7,7 +7,7 @@ import { seedDemo } from './demo/seed.ts';
 import { createLogPipe } from './http/log-pipe.ts';
 import { settleHeap } from './settle-heap.ts';
 import { DataDirBusyError } from './store/embedded/data-dir-lock.ts';
-import { openEmbeddedServer, type EmbeddedServerStorage } from './store/embedded/server-side.ts';
+import type { EmbeddedServerStorage } from './store/embedded/server-side.ts';
 
 /**
  * Shutdown deadlines after SIGTERM/SIGINT, from the signal: requests in flight may finish until
@@ -44,6 +44,8 @@ async function main() {
   let idp: Idp | undefined;
   let host: EmbeddedServerStorage | undefined;
   if (embedded) {
+    // Imported only here: PGlite is heap a node on Postgres never uses (issue 10's memory goal).
+    const { openEmbeddedServer } = await import('./store/embedded/server-side.ts');
     try {
       host = await openEmbeddedServer({ dataDir: config.dataDir, onError: (error) => idp?.logger.warn({ err: error }, 'embedded database socket error') });
     } catch (error) {

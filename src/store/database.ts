@@ -1,8 +1,15 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 
 import knex, { type Knex } from 'knex';
-import ClientPgLite from 'knex-pglite';
+import type ClientPgLite from 'knex-pglite';
+
+/**
+ * knex's PGlite client, loaded when a PGlite target is opened: it and the PGlite it loads are
+ * heap a node on a Postgres server never uses (issue 10's memory goal at rest).
+ */
+const pgliteClient = () => createRequire(import.meta.url)('knex-pglite') as typeof ClientPgLite;
 
 /**
  * A PGlite instance opened by its owner and lent to knex (the embedded server's, which takes
@@ -81,13 +88,13 @@ export function openDatabase(target: DatabaseTarget, options: {
   if ('pgliteDir' in target) {
     const dir = resolve(target.pgliteDir);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return knex({ client: ClientPgLite, dialect: 'postgres', connection: { filename: join(dir, 'pg') }, log });
+    return knex({ client: pgliteClient(), dialect: 'postgres', connection: { filename: join(dir, 'pg') }, log });
   }
   if ('pglite' in target) {
     // knex-pglite takes an instance given as `connection.pglite` (its `_driver`).
-    return knex({ client: ClientPgLite, dialect: 'postgres', connection: { pglite: target.pglite } as Knex.StaticConnectionConfig, log });
+    return knex({ client: pgliteClient(), dialect: 'postgres', connection: { pglite: target.pglite } as Knex.StaticConnectionConfig, log });
   }
-  return knex({ client: ClientPgLite, dialect: 'postgres', connection: {}, log });
+  return knex({ client: pgliteClient(), dialect: 'postgres', connection: {}, log });
 }
 
 /** Whether the database answers; for readiness. */
