@@ -7,7 +7,6 @@
 import type { Agent } from 'node:https';
 
 import type { Logger } from 'pino';
-import webPush from 'web-push';
 
 import type { PushGateway, PushMessage, PushSubscription } from './push-gateway.ts';
 
@@ -34,9 +33,11 @@ export interface WebPushGatewayOptions {
  */
 const GONE_STATUSES: ReadonlySet<number> = new Set([404, 410]);
 
-/** What may be logged of a failed send: the push service's origin and status, never the endpoint's path (a capability) or the keys. */
-function describeFailure(subscription: PushSubscription, error: unknown): Record<string, unknown> {
-  const status = error instanceof webPush.WebPushError ? error.statusCode : undefined;
+/**
+ * What may be logged of a failed send: the push service's origin and `status` (its answer, when
+ * it gave one), never the endpoint's path (a capability) or the keys.
+ */
+function describeFailure(subscription: PushSubscription, error: unknown, status: number | undefined): Record<string, unknown> {
   const code = (error as { code?: unknown }).code;
   let origin: string | undefined;
   try {
@@ -59,6 +60,8 @@ function describeFailure(subscription: PushSubscription, error: unknown): Record
  * service nor anyone who reads the notification learns them. Urgency is `high` (RFC 8030 §5.3): a
  * person is waiting at a login. Sending never throws into the login: a refusal resolves
  * `{ delivered: false }`, with `gone: true` when the subscription is dead and should be cleared.
+ * `web-push` is imported at the first push: with the ASN.1 and JWS libraries it brings it is heap
+ * a node at rest, or one whose devices are all computers, does not need (issue 10's memory goal).
  */
 export function createWebPushGateway(options: WebPushGatewayOptions): PushGateway {
   const { vapid, log } = options;
@@ -78,12 +81,14 @@ export function createWebPushGateway(options: WebPushGatewayOptions): PushGatewa
   async function sendWebPush(subscription: PushSubscription, message: PushMessage) {
     // Built member by member, so nothing a caller adds to the message travels.
     const payload: PushMessage = { type: message.type, challengeId: message.challengeId };
+    const { default: webPush } = await import('web-push');
     try {
       await webPush.sendNotification({ endpoint: subscription.endpoint, keys: subscription.keys }, JSON.stringify(payload), requestOptions);
       return { delivered: true, gone: false };
     } catch (error) {
-      const failure = describeFailure(subscription, error);
-      if (error instanceof webPush.WebPushError && GONE_STATUSES.has(error.statusCode)) {
+      const status = error instanceof webPush.WebPushError ? error.statusCode : undefined;
+      const failure = describeFailure(subscription, error, status);
+      if (status !== undefined && GONE_STATUSES.has(status)) {
         log.info({ push: { ...failure, challengeId: message.challengeId } }, 'push subscription gone');
         return { delivered: false, gone: true };
       }

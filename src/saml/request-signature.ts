@@ -12,7 +12,8 @@
  */
 import type { X509Certificate } from 'node:crypto';
 import { XMLSerializer, type Document, type Element, type Node } from '@xmldom/xmldom';
-import { SignedXml } from 'xml-crypto';
+
+import { signedXml } from './signed-xml.ts';
 
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
 const EXCLUSIVE_C14N = 'http://www.w3.org/2001/10/xml-exc-c14n#';
@@ -111,6 +112,7 @@ export function verifyEnvelopedSignature(options: VerifyEnvelopedSignatureOption
 
   const xml = new XMLSerializer().serializeToString(document);
   const signatureXml = new XMLSerializer().serializeToString(signature);
+  const SignedXml = signedXml();
   for (const certificate of certificates) {
     // Only the SP's certificate from its metadata counts, never one the message brings in KeyInfo.
     const verifier = new SignedXml({ publicCert: certificate.publicKey, getCertFromKeyInfo: () => null });

@@ -6,9 +6,8 @@
  */
 import { createPrivateKey, sign, randomBytes } from 'node:crypto';
 
-import { SignedXml } from 'xml-crypto';
-
 import type { SigningKey } from '../store/signing-keys.ts';
+import { signedXml } from './signed-xml.ts';
 
 /** Signature algorithms (RFC 6931 §2.3.2, §2.1.3; exclusive c14n, W3C xml-exc-c14n). */
 export const ALGORITHMS = {
@@ -39,6 +38,7 @@ export const xmlInstant = (ms: number) => new Date(Math.floor(ms / 1000) * 1000)
 export function signXml(options: { xml: string; key: SigningKey; xpath: string; location: { reference: string; action: 'prepend' | 'after' } }): string {
   const { key } = options;
   if (!key.certificatePem) throw new Error(`signing key ${key.kid} has no certificate: SAML cannot sign with it`);
+  const SignedXml = signedXml();
   const signer = new SignedXml({
     privateKey: privateKeyOf(key).export({ type: 'pkcs8', format: 'pem' }),
     publicCert: key.certificatePem,

@@ -6,7 +6,6 @@
  * as every other addition; the code is shown once and is never put in a URL the server sees.
  */
 import type { Context } from 'koa';
-import QRCode from 'qrcode';
 
 import type { DeviceService } from '../devices/service.ts';
 import type { ActContext } from '../factors/factor.ts';
@@ -16,6 +15,7 @@ import { clockTime, translate } from '../http/i18n.ts';
 import type { Renderer } from '../http/render.ts';
 import type { DeviceKind } from '../store/devices.ts';
 import type { User } from '../store/users.ts';
+import { qrCodeSvg } from './qr-code.ts';
 import type { PortalSession } from './sessions.ts';
 
 /** The kinds paired with a code, by the path segment that names them. */
@@ -62,7 +62,7 @@ export function pairingPages(deps: PairingPagesDeps) {
       kind,
       code,
       expires: translate(language, 'ss.pairing.expires', { time: clockTime(language, expiresAt) }),
-      qrSvg: kind === 'app' ? await QRCode.toString(pairingLink(deps.issuer, code), { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }) : undefined,
+      qrSvg: kind === 'app' ? await qrCodeSvg(pairingLink(deps.issuer, code)) : undefined,
     });
   }
 

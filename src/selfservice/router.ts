@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { ClientMetadata } from 'oidc-provider';
-import QRCode from 'qrcode';
 
 import type { AccessPasses } from '../auth/access-passes.ts';
 import { decideFactorChange, type FactorChangeAuthority } from '../auth/factor-change.ts';
@@ -26,6 +25,7 @@ import { deviceRows } from './device-list.ts';
 import { historyPage } from './history.ts';
 import { identityVerificationPages } from './identity-verification.ts';
 import { pairingPages } from './pairing.ts';
+import { qrCodeSvg } from './qr-code.ts';
 import { bindRefusal, confirmRefusal, nameRefusal } from './messages.ts';
 import { removalPages } from './removal.ts';
 import { renamePages } from './rename.ts';
@@ -286,7 +286,7 @@ export function createSelfServiceRouter(deps: SelfServiceDeps): Router {
       error,
       enrolment: enrolment && {
         id: enrolment.id,
-        qrSvg: await QRCode.toString(enrolment.otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
+        qrSvg: await qrCodeSvg(enrolment.otpauthUri),
         secretGroups: enrolment.secretBase32.replace(/(.{4})/g, '$1 ').trim(),
       },
     });
