@@ -30,7 +30,7 @@ export async function startBare(): Promise<BareProvider> {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid as number,
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await once(child, 'exit');
     },
