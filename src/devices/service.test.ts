@@ -2,7 +2,7 @@ import { expect } from 'chai';
 
 import { hashPassword } from '../auth/password-hash.ts';
 import type { AuditEvent, AuditLog } from '../store/audit.ts';
-import type { DeviceChanges, DeviceRecord, DeviceRepository } from '../store/devices.ts';
+import type { DeviceChanges, DeviceCounters, DeviceRecord, DeviceRepository } from '../store/devices.ts';
 import { createMemoryStore } from '../store/short-lived/memory.ts';
 import { hashPin } from './pin-hash.ts';
 import { createDeviceService, effectiveStatus } from './service.ts';
@@ -33,8 +33,16 @@ describe('checkPin', () => {
     const store = createMemoryStore();
     const published: string[] = [];
     await store.subscribe(`device.${device.id}`, (message) => published.push(message));
+    const locked: string[] = [];
     const devices = {
+      async updateIfUnchanged(id: string, expected: DeviceCounters, changes: DeviceChanges) {
+        const same = id === device.id && expected.status === device.status && expected.failureCount === device.failureCount
+          && expected.lockCount === device.lockCount && expected.lockedUntil?.getTime() === device.lockedUntil?.getTime();
+        if (same) Object.assign(device, changes);
+        return same;
+      },
       async withDeviceLocked(id: string, work: (d: DeviceRecord | undefined, update: (c: DeviceChanges) => Promise<void>) => Promise<unknown>) {
+        locked.push(id);
         return work(id === device.id ? { ...device } : undefined, async (changes) => void Object.assign(device, changes));
       },
     } as unknown as DeviceRepository;
@@ -42,8 +50,9 @@ describe('checkPin', () => {
     const service = createDeviceService({
       devices, pairingCodes: {} as never, users: {} as never, audit, store, pairingKey: Buffer.alloc(32), pinKey: PIN_KEY, limits: LIMITS, now: () => clock,
     });
-    const check = (pin: string, id = device.id) => service.checkPin({ deviceId: id, pin, context: { actor: 'device' } });
-    return { device, audited, published, check, tick: (ms: number) => (clock += ms), close: () => store.close() };
+    /** A check of the device as it stands now, or as a request read it earlier (`asRead`). */
+    const check = (pin: string, asRead: DeviceRecord = { ...device }) => service.checkPin({ device: asRead, pin, context: { actor: 'device' } });
+    return { device, audited, published, locked, check, tick: (ms: number) => (clock += ms), close: () => store.close() };
   }
 
   it('accepts the right PIN and clears the count', async () => {
@@ -105,8 +114,24 @@ describe('checkPin', () => {
       expect(device.failureCount).to.equal(0);
       await close();
     }
-    const { check, close } = await setUp();
-    expect(await check('2580', '00000000-0000-4000-8000-000000000000')).to.deep.equal({ ok: false, reason: 'unusable' });
+    const { device, check, close } = await setUp();
+    expect(await check('2580', { ...device, status: 'revoked' })).to.deep.equal({ ok: false, reason: 'unusable' });
+    await close();
+  });
+
+  it('writes in one statement when nothing changed since the device was read, under the row lock only when something did', async () => {
+    const { device, locked, check, close } = await setUp();
+    expect(await check('9999')).to.deep.equal({ ok: false, reason: 'wrong_pin', triesLeft: 4 });
+    expect(locked).to.deep.equal([]);
+    const asRead = { ...device };
+    for (let i = 0; i < 3; i++) await check('9999');
+    // Read before three more failures: judged again on what they wrote, so this is the fifth and locks.
+    expect(await check('9999', asRead)).to.deep.include({ ok: false, reason: 'locked' });
+    expect(locked).to.deep.equal([device.id]);
+    expect(device).to.include({ status: 'locked', failureCount: 0, lockCount: 1 });
+    // The right PIN, judged on a read from before the lock, is refused once judged on the lock.
+    expect(await check('2580', asRead)).to.deep.include({ ok: false, reason: 'locked' });
+    expect(device).to.include({ status: 'locked', lockCount: 1 });
     await close();
   });
 });

@@ -7,7 +7,7 @@
 import { countFailure, CLEARED, runningLock, type FailureLimits } from '../auth/failure-count.ts';
 import { decideAttempt } from '../auth/lockout.ts';
 import type { ActContext, AuditLog, AuditType } from '../store/audit.ts';
-import { DeviceKeyTakenError, type DeviceKind, type DevicePublicKey, type DeviceRecord, type DeviceRepository, type DeviceStatus } from '../store/devices.ts';
+import { DeviceKeyTakenError, type DeviceChanges, type DeviceKind, type DevicePublicKey, type DeviceRecord, type DeviceRepository, type DeviceStatus } from '../store/devices.ts';
 import type { PairingCodeRepository } from '../store/pairing-codes.ts';
 import type { ShortLivedStore } from '../store/short-lived/types.ts';
 import type { UserRepository } from '../store/users.ts';
@@ -49,6 +49,13 @@ export type PinCheckResult =
   /** The device is not in use (unknown, pending or revoked): nothing was checked or counted. */
   | { ok: false; reason: 'unusable' };
 
+/** A PIN check's answer, what it writes, and the device it locked, if it did. */
+interface PinVerdict {
+  result: PinCheckResult;
+  changes?: DeviceChanges;
+  locked?: DeviceRecord;
+}
+
 export interface DeviceService {
   /** Issues a pairing code for a user and a kind of device; the code is returned once and stored as an HMAC. */
   issuePairingCode(input: { userId: string; username: string; kind: DeviceKind; context: ActContext }): Promise<{ code: string; expiresAt: Date }>;
@@ -67,12 +74,13 @@ export interface DeviceService {
   /** IT lifts a PIN lock. Undefined for an unknown id; `changed` false when nothing was locked or counted. */
   unlock(input: { deviceId: string; context: ActContext }): Promise<{ device: DeviceRecord; changed: boolean } | undefined>;
   /**
-   * Checks a PIN with the device's row locked: concurrent checks take turns, so of fifty wrong
-   * PINs sent at once `maxFailures` are counted and the rest find the device locked. The one
-   * that reaches the limit locks the device (status `locked` until `lockedUntil`, longer with
-   * each lock in a row), audits it and closes its event streams; a right PIN clears the count.
+   * Checks a PIN of `device` (as the request read it). Concurrent checks count one after another,
+   * each on the count the one before it wrote, so of fifty wrong PINs sent at once `maxFailures`
+   * are counted and the rest find the device locked. The one that reaches the limit locks the
+   * device (status `locked` until `lockedUntil`, longer with each lock in a row), audits it and
+   * closes its event streams; a right PIN clears the count.
    */
-  checkPin(input: { deviceId: string; pin: string; context: ActContext }): Promise<PinCheckResult>;
+  checkPin(input: { device: DeviceRecord; pin: string; context: ActContext }): Promise<PinCheckResult>;
 }
 
 /** Builds the {@link DeviceService} of one IdP instance (or one `stepup` run). */
@@ -95,6 +103,29 @@ export function createDeviceService(deps: {
   const record = (type: AuditType, userId: string, context: ActContext, details: Record<string, unknown>) =>
     deps.audit.record({ type, actor: context.actor, userId, ip: context.ip, requestId: context.requestId, details });
   const close = (deviceId: string, reason: ClosedReason) => publishDeviceNotice(deps.store, deviceId, { type: 'closed', reason });
+
+  /**
+   * What a PIN check does to a device as it stands: the answer, and what to write (nothing when
+   * no PIN was checked). A locked or unusable device checks no PIN and counts nothing.
+   */
+  const judgePin = async (device: DeviceRecord | undefined, pin: string, now: Date): Promise<PinVerdict> => {
+    if (!device) return { result: { ok: false, reason: 'unusable' } };
+    const state = effectiveStatus({ device, now });
+    if (state.status === 'locked') return { result: { ok: false, reason: 'locked', lockedUntil: state.lockedUntil as Date } };
+    if (state.status !== 'active') return { result: { ok: false, reason: 'unusable' } };
+    // A lock that ran out leaves its history (lock_count), so the next lock lasts longer.
+    const count = { failureCount: device.failureCount, lockCount: device.lockCount, lockedUntil: runningLock({ count: device, now }) ?? null };
+    const pinCheck = await verifyPin(device.pinHash, pin, deps.pinKey);
+    if (pinCheck.matches) {
+      return { result: { ok: true }, changes: { ...CLEARED, status: 'active', lastUsedAt: now, ...(pinCheck.rehashed && { pinHash: pinCheck.rehashed }) } };
+    }
+    const counted = countFailure({ count, now, limits: deps.limits });
+    const changes: DeviceChanges = { ...counted.count, status: counted.lockNumber ? 'locked' : 'active' };
+    if (counted.lockNumber) {
+      return { result: { ok: false, reason: 'locked', lockedUntil: counted.count.lockedUntil as Date }, changes, locked: { ...device, lockCount: counted.lockNumber } };
+    }
+    return { result: { ok: false, reason: 'wrong_pin', triesLeft: deps.limits.maxFailures - counted.count.failureCount }, changes };
+  };
 
   /** Reserves one pairing attempt for the client address; undefined when its budget is spent. */
   const reserveAttempt = async (context: ActContext) => {
@@ -198,27 +229,19 @@ export function createDeviceService(deps: {
       return { device: { ...before, status, failureCount: 0, lockCount: 0, lockedUntil: null }, changed };
     },
 
-    async checkPin({ deviceId, pin, context }) {
+    async checkPin({ device, pin, context }) {
       const now = new Date(deps.now());
-      const outcome = await deps.devices.withDeviceLocked(deviceId, async (device, update): Promise<{ result: PinCheckResult; locked?: DeviceRecord }> => {
-        if (!device) return { result: { ok: false, reason: 'unusable' } };
-        const state = effectiveStatus({ device, now });
-        if (state.status === 'locked') return { result: { ok: false, reason: 'locked', lockedUntil: state.lockedUntil as Date } };
-        if (state.status !== 'active') return { result: { ok: false, reason: 'unusable' } };
-        // A lock that ran out leaves its history (lock_count), so the next lock lasts longer.
-        const count = { failureCount: device.failureCount, lockCount: device.lockCount, lockedUntil: runningLock({ count: device, now }) ?? null };
-        const pinCheck = await verifyPin(device.pinHash, pin, deps.pinKey);
-        if (pinCheck.matches) {
-          await update({ ...CLEARED, status: 'active', lastUsedAt: now, ...(pinCheck.rehashed && { pinHash: pinCheck.rehashed }) });
-          return { result: { ok: true } };
-        }
-        const counted = countFailure({ count, now, limits: deps.limits });
-        await update({ ...counted.count, status: counted.lockNumber ? 'locked' : 'active' });
-        if (counted.lockNumber) {
-          return { result: { ok: false, reason: 'locked', lockedUntil: counted.count.lockedUntil as Date }, locked: { ...device, lockCount: counted.lockNumber } };
-        }
-        return { result: { ok: false, reason: 'wrong_pin', triesLeft: deps.limits.maxFailures - counted.count.failureCount } };
-      });
+      // Judged first on the device as this request read it, and written only if no other check
+      // changed its counters meanwhile (one statement); else judged again in turn, under the
+      // row lock, on what the checks before it wrote.
+      let outcome = await judgePin(device, pin, now);
+      if (outcome.changes && !(await deps.devices.updateIfUnchanged(device.id, device, outcome.changes))) {
+        outcome = await deps.devices.withDeviceLocked(device.id, async (current, update) => {
+          const judged = await judgePin(current, pin, now);
+          if (judged.changes) await update(judged.changes);
+          return judged;
+        });
+      }
       if (outcome.locked) {
         const { locked } = outcome;
         const lockedUntil = (outcome.result as { lockedUntil: Date }).lockedUntil;

@@ -68,6 +68,9 @@ interface DeviceRow {
 }
 
 /** What a PIN check may change on a device. */
+/** A device's status and PIN counters: what a PIN check decides on. */
+export type DeviceCounters = Pick<DeviceRecord, 'status' | 'failureCount' | 'lockCount' | 'lockedUntil'>;
+
 export interface DeviceChanges {
   status?: DeviceStatus;
   failureCount?: number;
@@ -120,6 +123,11 @@ export interface DeviceRepository {
   /** Lifts a PIN lock: counters cleared, a locked device back in use. Returns the device as it was. */
   unlock(id: string): Promise<DeviceRecord | undefined>;
   /**
+   * Writes `changes` in one statement if the device's status and PIN counters are still
+   * `expected` (compare and set); false, and nothing written, if anything changed them since.
+   */
+  updateIfUnchanged(id: string, expected: DeviceCounters, changes: DeviceChanges): Promise<boolean>;
+  /**
    * Runs `work` with the device's row locked (`SELECT … FOR UPDATE`): concurrent PIN checks of
    * one device, on any node, take turns, and each sees the count the one before it wrote.
    * `update` changes the device inside the same transaction; `work` gets undefined for an
@@ -158,6 +166,14 @@ export function createDeviceRepository(db: Knex): DeviceRepository {
     return row && toRecord(row);
   };
   const touched = (fields: Record<string, unknown>) => ({ ...fields, updated_at: db.fn.now() });
+  const columnsOf = (changes: DeviceChanges) => touched({
+    ...(changes.status !== undefined ? { status: changes.status } : {}),
+    ...(changes.failureCount !== undefined ? { failure_count: changes.failureCount } : {}),
+    ...(changes.lockCount !== undefined ? { lock_count: changes.lockCount } : {}),
+    ...(changes.lockedUntil !== undefined ? { locked_until: changes.lockedUntil } : {}),
+    ...(changes.lastUsedAt !== undefined ? { last_used_at: changes.lastUsedAt } : {}),
+    ...(changes.pinHash !== undefined ? { pin_hash: changes.pinHash } : {}),
+  });
 
   return {
     async add(input) {
@@ -250,19 +266,20 @@ export function createDeviceRepository(db: Knex): DeviceRepository {
         return toRecord(row);
       });
     },
+    async updateIfUnchanged(id, expected, changes) {
+      if (!UUID.test(id)) return false;
+      const updated = await devices()
+        .where({ id, status: expected.status, failure_count: expected.failureCount, lock_count: expected.lockCount })
+        .whereRaw('locked_until is not distinct from ?', [expected.lockedUntil])
+        .update(columnsOf(changes));
+      return updated === 1;
+    },
     async withDeviceLocked(id, work) {
       if (!UUID.test(id)) return work(undefined, async () => {});
       return db.transaction(async (trx) => {
         const row = (await devices(trx).where({ id }).forUpdate().first()) as DeviceRow | undefined;
         const update = async (changes: DeviceChanges) => {
-          await devices(trx).where({ id }).update(touched({
-            ...(changes.status !== undefined ? { status: changes.status } : {}),
-            ...(changes.failureCount !== undefined ? { failure_count: changes.failureCount } : {}),
-            ...(changes.lockCount !== undefined ? { lock_count: changes.lockCount } : {}),
-            ...(changes.lockedUntil !== undefined ? { locked_until: changes.lockedUntil } : {}),
-            ...(changes.lastUsedAt !== undefined ? { last_used_at: changes.lastUsedAt } : {}),
-            ...(changes.pinHash !== undefined ? { pin_hash: changes.pinHash } : {}),
-          }));
+          await devices(trx).where({ id }).update(columnsOf(changes));
         };
         return work(row && toRecord(row), update);
       });

@@ -298,16 +298,19 @@ describe('device API', function () {
       const { device, user } = await pairedDevice();
       const service = deviceServiceOf(node.idp);
       const context = { actor: `device:${device.deviceId}` };
-      expect(await service.checkPin({ deviceId: device.deviceId, pin: '2580', context })).to.deep.equal({ ok: true });
+      // Every check gets the device as it was read once, before any of them: the ones that find
+      // it changed since are judged again, in turn, under its row lock.
+      const asRead = (await node.idp.storage.devices.find(device.deviceId))!;
+      expect(await service.checkPin({ device: asRead, pin: '2580', context })).to.deep.equal({ ok: true });
       const stream = await device.signed('events', { method: 'GET' });
       await readEvents(stream, (text) => text.includes('retry'));
 
-      const results = await Promise.all(Array.from({ length: 8 }, () => service.checkPin({ deviceId: device.deviceId, pin: '9999', context })));
+      const results = await Promise.all(Array.from({ length: 8 }, () => service.checkPin({ device: asRead, pin: '9999', context })));
       const wrong = results.filter((result) => !result.ok && result.reason === 'wrong_pin');
       const locked = results.filter((result) => !result.ok && result.reason === 'locked');
       expect(wrong.map((result) => (result as { triesLeft: number }).triesLeft).sort()).to.deep.equal([1, 2, 3, 4]);
       expect(locked.length).to.equal(4);
-      expect(await service.checkPin({ deviceId: device.deviceId, pin: '2580', context })).to.include({ ok: false, reason: 'locked' });
+      expect(await service.checkPin({ device: asRead, pin: '2580', context })).to.include({ ok: false, reason: 'locked' });
 
       expect((await readEvents(stream, (text) => text.includes('event: closed'))).text).to.include('{"reason":"locked"}');
       const refused = await device.signed('events', { method: 'GET' });
@@ -318,7 +321,7 @@ describe('device API', function () {
       expect((await node.idp.storage.audit.list({ userId: user.id, type: 'device.locked' })).length).to.equal(1);
 
       expect(await service.unlock({ deviceId: device.deviceId, context: { actor: 'cli' } })).to.deep.include({ changed: true });
-      expect(await service.checkPin({ deviceId: device.deviceId, pin: '2580', context })).to.deep.equal({ ok: true });
+      expect(await service.checkPin({ device: (await node.idp.storage.devices.find(device.deviceId))!, pin: '2580', context })).to.deep.equal({ ok: true });
     });
   });
 

@@ -6,8 +6,8 @@ import type { ActContext } from '../factor.ts';
 import { challengeStatus, decideDeviceAnswer, type ChallengeRecord, type ChallengeStatus } from './challenge-rules.ts';
 import type { ChallengeStore } from './challenges.ts';
 
-/** The device's PIN check, under its row lock, counted and locking (the device service's `checkPin`). */
-export type CheckPin = (input: { deviceId: string; pin: string; context: ActContext }) => Promise<
+/** The device's PIN check, counted and locking (the device service's `checkPin`). */
+export type CheckPin = (input: { device: DeviceRecord; pin: string; context: ActContext }) => Promise<
   | { ok: true }
   | { ok: false; reason: 'wrong_pin'; triesLeft: number }
   | { ok: false; reason: 'locked'; lockedUntil: Date }
@@ -72,7 +72,7 @@ export function createChallengeAnswers(deps: { challenges: ChallengeStore; check
         await settle(challenge, 'rejected', context, { reason: 'wrong_number' });
         return { ok: false, reason: 'wrong_number' };
       }
-      const pinChecked = await deps.checkPin({ deviceId: device.id, pin, context });
+      const pinChecked = await deps.checkPin({ device, pin, context });
       if (!pinChecked.ok) return pinChecked;
       return settle(challenge, 'approved', context);
     },
