@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 
+import { changedColumns } from './changed-columns.ts';
+
 /** A desktop client (computer or terminal) or an app (phone or tablet). */
 export type DeviceKind = 'desktop' | 'app';
 
@@ -166,13 +168,8 @@ export function createDeviceRepository(db: Knex): DeviceRepository {
     return row && toRecord(row);
   };
   const touched = (fields: Record<string, unknown>) => ({ ...fields, updated_at: db.fn.now() });
-  const columnsOf = (changes: DeviceChanges) => touched({
-    ...(changes.status !== undefined ? { status: changes.status } : {}),
-    ...(changes.failureCount !== undefined ? { failure_count: changes.failureCount } : {}),
-    ...(changes.lockCount !== undefined ? { lock_count: changes.lockCount } : {}),
-    ...(changes.lockedUntil !== undefined ? { locked_until: changes.lockedUntil } : {}),
-    ...(changes.lastUsedAt !== undefined ? { last_used_at: changes.lastUsedAt } : {}),
-    ...(changes.pinHash !== undefined ? { pin_hash: changes.pinHash } : {}),
+  const columnsOf = (changes: DeviceChanges) => changedColumns(db, changes, {
+    status: 'status', failureCount: 'failure_count', lockCount: 'lock_count', lockedUntil: 'locked_until', lastUsedAt: 'last_used_at', pinHash: 'pin_hash',
   });
 
   return {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 
 import type { SecretBox } from '../crypto/secret-box.ts';
 import type { TotpAlgorithm, TotpDigits, TotpPeriod, TotpToken } from '../factors/totp/index.ts';
+import { changedColumns } from './changed-columns.ts';
 import { lockEnrolmentFailures, saveEnrolmentFailures, type FailureCounters } from './enrolment-failures.ts';
 
 export type TotpKind = 'code_viewer' | 'authenticator';
@@ -185,13 +186,8 @@ export function createTotpTokenRepository(db: Knex, box: SecretBox): TotpTokenRe
     return row && toRecord(row);
   };
   const touched = (fields: Record<string, unknown>) => ({ ...fields, updated_at: db.fn.now() });
-  const columnsOf = (changes: TokenChanges) => touched({
-    ...(changes.lastStep !== undefined ? { last_step: changes.lastStep } : {}),
-    ...(changes.drift !== undefined ? { drift: changes.drift } : {}),
-    ...(changes.failureCount !== undefined ? { failure_count: changes.failureCount } : {}),
-    ...(changes.lockCount !== undefined ? { lock_count: changes.lockCount } : {}),
-    ...(changes.lockedUntil !== undefined ? { locked_until: changes.lockedUntil } : {}),
-    ...(changes.lastUsedAt !== undefined ? { last_used_at: changes.lastUsedAt } : {}),
+  const columnsOf = (changes: TokenChanges) => changedColumns(db, changes, {
+    lastStep: 'last_step', drift: 'drift', failureCount: 'failure_count', lockCount: 'lock_count', lockedUntil: 'locked_until', lastUsedAt: 'last_used_at',
   });
 
   return {
