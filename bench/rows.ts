@@ -13,7 +13,7 @@ import { eventsUrl, toWaitingPage } from '../test/devices/waiting-page.ts';
 import type { Backing } from './ours.ts';
 import { codeLogin, passwordLogin, passwordLoginToCallback, runConcurrently, type BoundViewer, type Credentials } from './flows.ts';
 import { clientCredentialsLoad, refreshLoad, type Throughput } from './load.ts';
-import { cpuMs, privateRssBytes, rssBytes } from './proc.ts';
+import { cpuMs, privateRssBytes, rssBytes, threadCpuMs } from './proc.ts';
 
 /** CPU of one argon2id verification at `params`, in this process (idle otherwise): the yardstick of a login's CPU. */
 export async function hashCpuMs(params: Argon2Params, count = 30): Promise<number> {
@@ -26,14 +26,16 @@ export async function hashCpuMs(params: Argon2Params, count = 30): Promise<numbe
 }
 
 /** Server CPU per login: `total` logins by `login`, `concurrency` browsers at a time, against the process's own CPU time. */
-export async function serverCpuPerLogin(pid: number, options: { total: number; concurrency: number }, login: (index: number) => Promise<unknown>): Promise<{ logins: number; cpuMs: number; perLoginMs: number; seconds: number }> {
+export async function serverCpuPerLogin(pid: number, options: { total: number; concurrency: number }, login: (index: number) => Promise<unknown>): Promise<{ logins: number; cpuMs: number; perLoginMs: number; perLoginByThreadMs: Record<string, number>; seconds: number }> {
   // A few first logins warm the server (JIT, pools) and are not counted.
   await runConcurrently(options.concurrency, options.concurrency, login);
   const cpuBefore = cpuMs(pid);
+  const threadsBefore = threadCpuMs(pid);
   const started = performance.now();
   await runConcurrently(options.total, options.concurrency, login);
   const cpu = cpuMs(pid) - cpuBefore;
-  return { logins: options.total, cpuMs: cpu, perLoginMs: cpu / options.total, seconds: (performance.now() - started) / 1000 };
+  const perLoginByThreadMs = Object.fromEntries(Object.entries(threadCpuMs(pid)).map(([name, ms]) => [name, (ms - (threadsBefore[name] ?? 0)) / options.total]));
+  return { logins: options.total, cpuMs: cpu, perLoginMs: cpu / options.total, perLoginByThreadMs, seconds: (performance.now() - started) / 1000 };
 }
 
 /** Password logins of `users`, round robin. */
