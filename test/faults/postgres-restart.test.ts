@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,13 @@ async function importsWriting(db: Knex): Promise<number> {
     where pid <> pg_backend_pid() and backend_xid is not null and query ilike 'insert into "totp_tokens"%'`)) as { rows: Array<{ n: number }> };
   return rows[0]?.n ?? 0;
 }
+
+/**
+ * Code viewers with serials of their own: thousands drawn at random share one now and then, and a
+ * file with a serial twice is refused whole, as it should be, which is not the fault under test.
+ */
+let nextSerial = randomInt(100_000_000_000, 800_000_000_000);
+const newCodeViewer = () => makeCodeViewer(`5${nextSerial++}`);
 
 /** A vendor's CSV file of code viewers (serial, hex seed, SHA1, 6 digits, 30 s). */
 const csvOf = (viewers: CodeViewer[]) => `serial,secret,algorithm,digits,period\n${viewers.map((v) => `${v.serial},${Buffer.from(v.secret).toString('hex')},SHA1,6,30`).join('\n')}\n`;
@@ -60,7 +68,7 @@ describe('fault battery: Postgres restarts while logins and writes run', functio
     expect(earlier.kind, JSON.stringify(earlier)).to.equal('success');
 
     // Code viewers in stock for the assignments, each for an employee of its own.
-    const stock = Array.from({ length: 30 }, () => makeCodeViewer());
+    const stock = Array.from({ length: 30 }, newCodeViewer);
     await writeFile(join(dir, 'stock.csv'), csvOf(stock));
     const stocked = await runStepup(['tokens', 'import', join(dir, 'stock.csv')], bed.env);
     expect(stocked.code, stocked.stderr).to.equal(0);
@@ -86,7 +94,7 @@ describe('fault battery: Postgres restarts while logins and writes run', functio
     const files: Array<{ path: string; viewers: CodeViewer[] }> = [];
     const importing = (async () => {
       while (running) {
-        const file = { path: join(dir, `batch${files.length}.csv`), viewers: Array.from({ length: 5000 }, () => makeCodeViewer()) };
+        const file = { path: join(dir, `batch${files.length}.csv`), viewers: Array.from({ length: 5000 }, newCodeViewer) };
         await writeFile(file.path, csvOf(file.viewers));
         files.push(file);
         cli(await runStepup(['tokens', 'import', file.path], bed.env), imports);
