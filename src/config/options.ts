@@ -69,7 +69,7 @@ export const OPTIONS = [
     env: 'SECRET_KEY',
     kind: 'secret',
     default: undefined,
-    description: 'At least 32 characters. Encrypts secrets at rest (signing keys, client secrets) and signs cookies and CSRF tokens; the same on every node. Generated into `DATA_DIR` in embedded mode, required otherwise.',
+    description: 'At least 32 characters. Encrypts secrets at rest (signing keys, client secrets), signs cookies and CSRF tokens, and keys the digests of pairing codes and user attributes and the hashes of device PINs; the same on every node, and for good: a node started with another stops with one line rather than lose what it sealed. Generated into `DATA_DIR` in embedded mode, required otherwise.',
   },
   {
     env: 'NODE_ENV',
