@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 
 import { ACR_VALUES } from '../../src/auth/levels.ts';
-import { expectAccessible, launchChromium, newPage } from '../helpers/chromium.ts';
+import { backAtRelyingParty, expectAccessible, launchChromium, newPage } from '../helpers/chromium.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { codeAt, factorsOn, makeCodeViewer, suiteClock } from '../helpers/totp.ts';
-import { authorizationRequest, discover, REDIRECT_URI, registerClient } from '../oidc/login-flow.ts';
+import { authorizationRequest, discover, registerClient } from '../oidc/login-flow.ts';
 
 const PASSWORD = 'Tilgængelig-i-Thisted-2026';
 
@@ -197,10 +197,9 @@ describe('accessibility of every page, in Chromium', function () {
     await page.keyboard.press('Enter');
     await page.waitForSelector('input[name="code"]');
     await typeInto(page, 'input[name="code"]', codeAt(viewer as NonNullable<typeof viewer>, clock.step()));
-    // The redirect URI is never served: the browser's request for it, with the code, is the end.
-    const backAtRelyingParty = page.waitForEvent('request', (request) => request.url().startsWith(REDIRECT_URI));
+    const leaving = backAtRelyingParty(page);
     await page.keyboard.press('Enter');
-    expect(new URL((await backAtRelyingParty).url()).searchParams.get('code')).to.be.a('string');
+    expect(new URL((await leaving).url()).searchParams.get('code')).to.be.a('string');
   });
 
   it('a whole device enrolment with the keyboard alone: a code viewer from stock, in the portal', async () => {

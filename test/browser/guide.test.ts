@@ -10,13 +10,13 @@ import { ACR_VALUES } from '../../src/auth/levels.ts';
 import { deriveKey } from '../../src/crypto/derived-keys.ts';
 import { createUserAttributes } from '../../src/identity/attributes.ts';
 import { identityRedirectUri } from '../../src/selfservice/identity-verification.ts';
-import { expectAccessible, launchChromium, newPage } from '../helpers/chromium.ts';
+import { backAtRelyingParty, expectAccessible, launchChromium, newPage } from '../helpers/chromium.ts';
 import { addUser, createBacking, startIdp, TEST_SECRET_KEY, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { accessPassesOf } from '../helpers/portal.ts';
 import { runDevice, startDevice } from '../helpers/stepup-device.ts';
 import { codeAt, makeCodeViewer, suiteClock } from '../helpers/totp.ts';
 import { startUpstream, type RunningUpstream } from '../helpers/upstream-provider.ts';
-import { authorizationRequest, discover, REDIRECT_URI, registerClient } from '../oidc/login-flow.ts';
+import { authorizationRequest, discover, registerClient } from '../oidc/login-flow.ts';
 
 const PASSWORD = 'Guiden-i-Lemvig-2026';
 const SUBSTANTIAL = ACR_VALUES.substantial;
@@ -83,7 +83,7 @@ describe('the self-service guide, walked in Chromium', function () {
     const config = await discover(running.issuer, 'sagssystem');
     const request = await authorizationRequest(config, { acr_values: SUBSTANTIAL });
     await page.goto(request.url.href);
-    return page.waitForEvent('request', (sent) => sent.url().startsWith(REDIRECT_URI));
+    return backAtRelyingParty(page);
   }
 
   it('adds a code viewer after MitID, pairs the desktop client, renames, makes default, logs in with both, and gives the code viewer to a colleague', async () => {

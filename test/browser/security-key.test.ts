@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import * as client from 'openid-client';
-import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
+import type { Browser, BrowserContext, CDPSession, Page, Request } from 'playwright-core';
 
 import { ACR_VALUES } from '../../src/auth/levels.ts';
-import { expectAccessible, launchChromium, newPage } from '../helpers/chromium.ts';
+import { backAtRelyingParty, expectAccessible, launchChromium, newPage } from '../helpers/chromium.ts';
 import { addUser, createBacking, startIdp, type Backing, type RunningIdp } from '../helpers/idp.ts';
 import { authorizationRequest, discover, REDIRECT_URI, registerClient } from '../oidc/login-flow.ts';
 
@@ -97,10 +97,10 @@ describe('security keys (WebAuthn) in Chromium', function () {
     return request;
   }
 
-  /** The code at the redirect URI, exchanged by openid-client: the ID token's claims. */
-  async function redeem(page: Page, request: Awaited<ReturnType<typeof authorizationRequest>>) {
-    await page.waitForURL((url) => url.href.startsWith(REDIRECT_URI));
-    const tokens = await client.authorizationCodeGrant(rp, new URL(page.url()), { pkceCodeVerifier: request.codeVerifier, expectedState: request.state });
+  /** The code the browser brought back (`backAtRelyingParty`), exchanged by openid-client: the ID token's claims. */
+  async function redeem(leaving: Promise<Request>, request: Awaited<ReturnType<typeof authorizationRequest>>) {
+    const callback = new URL((await leaving).url());
+    const tokens = await client.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: request.codeVerifier, expectedState: request.state });
     return tokens.claims();
   }
 
@@ -149,8 +149,9 @@ describe('security keys (WebAuthn) in Chromium', function () {
     // The portal session proved the password only: a relying party asking for Substantial gets the key page.
     const request = await startLogin(page);
     await expectAccessible(page, 'security-key-2');
+    const leaving = backAtRelyingParty(page);
     await page.getByRole('button', { name: 'Brug sikkerhedsnøgle' }).click();
-    const claims = await redeem(page, request);
+    const claims = await redeem(leaving, request);
     expect(claims?.acr).to.equal(ACR_VALUES.substantial);
     expect(claims?.amr).to.have.members(['pwd', 'hwk', 'user', 'mfa']);
     expect(claims?.sub).to.equal(user.id);

@@ -10,7 +10,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 import { expect } from 'chai';
-import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContextOptions, type Page, type Request } from 'playwright-core';
+
+import { REDIRECT_URI } from '../oidc/login-flow.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -46,6 +48,15 @@ export async function newPage(browser: Browser, options: BrowserContextOptions =
   });
   page.on('pageerror', (error) => problems.push(error.message));
   return { page, problems };
+}
+
+/**
+ * The browser's request back to the test relying party, with the code: the end of a login. The
+ * redirect URI is never served (port 9), so its page never loads and a wait for the URL can meet
+ * the refused connection instead; begin this before the step that redirects.
+ */
+export function backAtRelyingParty(page: Page): Promise<Request> {
+  return page.waitForEvent('request', (sent) => sent.url().startsWith(REDIRECT_URI));
 }
 
 /** axe-core's violations on the page as it is now, as `rule: targets` lines. */
