@@ -97,6 +97,17 @@ describe('security keys (WebAuthn) in Chromium', function () {
     return request;
   }
 
+  /**
+   * The browser's way back to the relying party, begun before the step that redirects: its request
+   * with the code, once the page has settled after it (on the route's answer, or now and then on
+   * the refused connection's error page), so the test's next navigation is not cut short by it.
+   */
+  async function leavingForRelyingParty(page: Page): Promise<Request> {
+    const settled = page.waitForEvent('framenavigated', (frame) => frame === page.mainFrame() && !frame.url().startsWith(running.url));
+    const [request] = await Promise.all([backAtRelyingParty(page), settled]);
+    return request;
+  }
+
   /** The code the browser brought back (`backAtRelyingParty`), exchanged by openid-client: the ID token's claims. */
   async function redeem(leaving: Promise<Request>, request: Awaited<ReturnType<typeof authorizationRequest>>) {
     const callback = new URL((await leaving).url());
@@ -149,7 +160,7 @@ describe('security keys (WebAuthn) in Chromium', function () {
     // The portal session proved the password only: a relying party asking for Substantial gets the key page.
     const request = await startLogin(page);
     await expectAccessible(page, 'security-key-2');
-    const leaving = backAtRelyingParty(page);
+    const leaving = leavingForRelyingParty(page);
     await page.getByRole('button', { name: 'Brug sikkerhedsnøgle' }).click();
     const claims = await redeem(leaving, request);
     expect(claims?.acr).to.equal(ACR_VALUES.substantial);
